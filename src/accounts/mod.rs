@@ -1,0 +1,88 @@
+//! Use cases: what a person can do, with the rules that govern it.
+//!
+//! Functions here know nothing of HTTP. They validate input into domain
+//! types, check permissions and invariants, and call the store (writes on the
+//! blocking pool). The web layer turns their results into pages.
+
+pub mod hashing;
+pub mod profile;
+pub mod sessions;
+pub mod setup;
+pub mod sign_in;
+pub mod users;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use hashing::PasswordHasher;
+pub use sessions::{SessionManager, SignedIn};
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// Everything the use cases need, shared by every request.
+#[derive(Clone)]
+pub struct Accounts {
+    pub store: Store,
+    pub hasher: PasswordHasher,
+    pub sessions: SessionManager,
+    pub config: Arc<Config>,
+}
+
+/// Messages for form fields, by field name, in the order the form shows them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Keeps the parsed value, or records the message and yields `None`.
+    pub fn check<T, E: ToString>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.add(field, e.to_string())).ok()
+    }
+
+    pub fn into_result(self) -> Result<(), AccountsError> {
+        if self.is_empty() { Ok(()) } else { Err(AccountsError::Invalid(self)) }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("the form has errors")]
+    Invalid(FieldErrors),
+    #[error("incorrect email or password")]
+    BadCredentials,
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    Throttled { retry_after: i64 },
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    #[error("the link is not valid any more")]
+    LinkInvalid,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+impl From<StoreError> for AccountsError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LinkInvalid => AccountsError::LinkInvalid,
+            other => AccountsError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! A user's own profile details.
+
+use super::{Accounts, AccountsError, FieldErrors, SignedIn};
+use crate::domain::{PersonName, Phone, User};
+
+/// The Edit form as submitted.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    /// Shown for context; a different address is refused until changes by
+    /// confirmation mail exist.
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: String,
+}
+
+impl ProfileForm {
+    pub fn from_user(user: &User) -> Self {
+        Self {
+            first_name: user.first_name.to_string(),
+            last_name: user.last_name.to_string(),
+            email: Some(user.email.to_string()),
+            phone: user.phone.as_ref().map(ToString::to_string).unwrap_or_default(),
+        }
+    }
+}
+
+impl Accounts {
+    /// Whether `who` may edit their own details right now.
+    pub fn may_edit_own_profile(&self, who: &SignedIn) -> Result<bool, AccountsError> {
+        Ok(who.user.is_local() && self.store.account_settings()?.self_service_profile_updates)
+    }
+
+    /// Saves the user's own details. Invalid input changes nothing.
+    pub async fn update_own_profile(&self, who: &SignedIn, form: &ProfileForm) -> Result<User, AccountsError> {
+        if !self.may_edit_own_profile(who)? {
+            return Err(AccountsError::Forbidden("self-service profile updates are turned off"));
+        }
+        let mut errors = FieldErrors::default();
+        let first_name = errors.check("first_name", PersonName::parse(&form.first_name));
+        let last_name = errors.check("last_name", PersonName::parse(&form.last_name));
+        let phone = errors.check("phone", Phone::parse_optional(&form.phone));
+        if let Some(email) = &form.email
+            && crate::domain::email::normalize(email) != who.user.email.key()
+        {
+            errors.add("email", "Changing your email address is not available yet.");
+        }
+        errors.into_result()?;
+        let (Some(first_name), Some(last_name), Some(phone)) = (first_name, last_name, phone) else {
+            unreachable!("no errors means every field parsed");
+        };
+        let id = who.user.id;
+        let user = self
+            .store
+            .blocking(move |s| {
+                let mut user = s.user(id)?.ok_or(crate::store::StoreError::LinkInvalid)?;
+                user.first_name = first_name;
+                user.last_name = last_name;
+                user.phone = phone;
+                s.update_user(&user)?;
+                Ok(user)
+            })
+            .await?;
+        tracing::info!(user = user.id, "profile updated");
+        Ok(user)
+    }
+}

@@ -1,0 +1,72 @@
+//! Signing in with email and password.
+//!
+//! Every attempt costs one argon2id verification, whether or not the email
+//! belongs to anyone, and every refusal says the same thing, so neither the
+//! answer nor its timing tells whether an account exists. Failures are
+//! counted per account (the typed email, existing or not) and per client
+//! address; see `store::throttle` for why the count can't be raced.
+
+use std::net::IpAddr;
+
+use super::{Accounts, AccountsError};
+use crate::domain::time;
+use crate::domain::{Token, User, UserStatus, email};
+use crate::store::ThrottleVerdict;
+
+pub struct SignedInUser {
+    pub user: User,
+    pub token: Token,
+}
+
+impl Accounts {
+    pub async fn sign_in(&self, email: &str, password: String, client: IpAddr) -> Result<SignedInUser, AccountsError> {
+        let account_key = format!("account:{}", email::normalize(email));
+        let address_key = format!("address:{client}");
+        let limits = self.config.sign_in;
+        let window = limits.lockout.as_secs() as i64;
+        let now = time::now();
+        let check = [
+            (account_key.as_str(), limits.max_failures_per_account),
+            (address_key.as_str(), limits.max_failures_per_address),
+        ];
+        if let ThrottleVerdict::Locked { retry_after } = self.store.throttle_check(&check, window, now)? {
+            return Err(AccountsError::Throttled { retry_after });
+        }
+        let (account, address) = (account_key.clone(), address_key.clone());
+        let verdict = self
+            .store
+            .blocking(move |s| {
+                let limits = [
+                    (account.as_str(), limits.max_failures_per_account),
+                    (address.as_str(), limits.max_failures_per_address),
+                ];
+                s.throttle_reserve(&limits, window, now)
+            })
+            .await?;
+        if let ThrottleVerdict::Locked { retry_after } = verdict {
+            return Err(AccountsError::Throttled { retry_after });
+        }
+
+        let user = self.store.user_by_email(email)?;
+        let phc = user
+            .as_ref()
+            .filter(|u| u.status == UserStatus::Active && u.is_local())
+            .and_then(|u| u.password_hash.clone());
+        let matches = self.hasher.verify(password, phc).await?;
+        let Some(user) = user.filter(|_| matches) else {
+            tracing::info!(client = %client, "sign-in failed");
+            return Err(AccountsError::BadCredentials);
+        };
+
+        let user_id = user.id;
+        self.store
+            .blocking(move |s| {
+                s.throttle_forgive(&account_key, &address_key)?;
+                s.record_sign_in(user_id, time::now())
+            })
+            .await?;
+        let token = self.sessions.create(user.id).await?;
+        tracing::info!(user = user.id, client = %client, "signed in");
+        Ok(SignedInUser { user, token })
+    }
+}

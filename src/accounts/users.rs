@@ -1,0 +1,110 @@
+//! Creating users outside the invitation flow: the first administrator
+//! (set-up link) and `latchkey user add`.
+
+use super::{Accounts, AccountsError, FieldErrors, hashing};
+use crate::domain::role::GLOBAL_ADMINISTRATOR;
+use crate::domain::{Email, NewPassword, PersonName, User, UserStatus, time};
+use crate::store::{NewUser, Store, StoreError};
+
+/// Name, email and a chosen password, as a form or the command line gives them.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub password_confirm: String,
+}
+
+/// The form, checked: everything a new active user needs except the hash.
+pub struct ValidNewUser {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
+    pub password: NewPassword,
+}
+
+impl NewUserForm {
+    pub fn validate(&self) -> Result<ValidNewUser, AccountsError> {
+        let mut errors = FieldErrors::default();
+        let first_name = errors.check("first_name", PersonName::parse(&self.first_name));
+        let last_name = errors.check("last_name", PersonName::parse(&self.last_name));
+        let email = errors.check("email", Email::parse(&self.email));
+        let personal = [self.email.as_str(), self.first_name.as_str(), self.last_name.as_str()];
+        let password = errors.check("password", NewPassword::parse(&self.password, &personal));
+        if self.password != self.password_confirm {
+            errors.add("password_confirm", "The passwords don't match.");
+        }
+        errors.into_result()?;
+        match (first_name, last_name, email, password) {
+            (Some(first_name), Some(last_name), Some(email), Some(password)) => {
+                Ok(ValidNewUser { first_name, last_name, email, password })
+            }
+            _ => unreachable!("no errors means every field parsed"),
+        }
+    }
+}
+
+impl ValidNewUser {
+    pub fn into_new_user(self, password_hash: String, admin: bool) -> NewUser {
+        NewUser {
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            phone: None,
+            status: UserStatus::Active,
+            password_hash: Some(password_hash),
+            roles: if admin { vec![GLOBAL_ADMINISTRATOR] } else { Vec::new() },
+            created_at: time::now(),
+        }
+    }
+}
+
+/// Maps a taken address to a message beside the email field.
+pub fn email_taken_as_field_error(e: StoreError) -> AccountsError {
+    match e {
+        StoreError::EmailTaken => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", "A user with that email address already exists.");
+            AccountsError::Invalid(errors)
+        }
+        other => other.into(),
+    }
+}
+
+/// Creates an active local user from the command line (no server running).
+pub fn add_user_now(store: &Store, form: &NewUserForm, admin: bool) -> Result<User, AccountsError> {
+    let valid = form.validate()?;
+    let hash = hashing::hash_now(valid.password.expose())?;
+    let user = store.insert_user(valid.into_new_user(hash, admin)).map_err(email_taken_as_field_error)?;
+    // A user exists now, so any pending set-up link must stop working.
+    store.remove_setup_tokens()?;
+    Ok(user)
+}
+
+impl Accounts {
+    pub fn has_users(&self) -> Result<bool, AccountsError> {
+        Ok(self.store.user_count()? > 0)
+    }
+}
+
+impl AccountsError {
+    /// Field messages, if this is a validation failure.
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            AccountsError::Invalid(errors) => Some(errors),
+            _ => None,
+        }
+    }
+}
+
+impl User {
+    pub fn is_global_administrator(&self) -> bool {
+        self.roles.contains(&GLOBAL_ADMINISTRATOR)
+    }
+}

@@ -1,0 +1,114 @@
+//! Assembly: opens the store, builds the use cases and the router, starts the
+//! background workers, serves until SIGINT/SIGTERM, then drains in-flight
+//! requests before returning.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::accounts::{Accounts, PasswordHasher, SessionManager};
+use crate::config::Config;
+use crate::domain::time;
+use crate::store::{Store, StoreError};
+
+/// How often expired sessions and stale sign-in counters are removed.
+const SWEEP_EVERY: Duration = Duration::from_secs(300);
+
+/// A built application, ready to serve.
+pub struct App {
+    pub accounts: Accounts,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl App {
+    /// Opens the store and starts the background workers. Must run inside a
+    /// Tokio runtime.
+    pub fn build(config: Config) -> Result<Self, StoreError> {
+        let store = Store::open(&config.data_dir, config.accounts)?;
+        let (sessions, activity) = SessionManager::new(store.clone(), config.sessions);
+        let accounts = Accounts {
+            store,
+            hasher: PasswordHasher::new(config.sign_in.max_concurrent_hashes),
+            sessions,
+            config: Arc::new(config),
+        };
+        let mut workers = vec![tokio::spawn(activity)];
+        workers.push(tokio::spawn(sweep(accounts.clone())));
+        let hasher = accounts.hasher.clone();
+        workers.push(tokio::spawn(async move {
+            if let Err(e) = hasher.warm_up().await {
+                tracing::warn!(error = %e, "could not prepare the password hasher");
+            }
+        }));
+        Ok(Self { accounts, workers })
+    }
+
+    pub fn router(&self) -> axum::Router {
+        crate::web::router(self.accounts.clone())
+    }
+
+    /// With no users yet, makes and logs the one-time set-up link; returns it.
+    pub async fn announce_setup_link(&self) -> Result<Option<String>, crate::accounts::AccountsError> {
+        let link = self.accounts.prepare_setup_link().await?;
+        if let Some(url) = &link {
+            tracing::warn!("no users yet: open this one-time link to create the first administrator: {url}");
+        }
+        Ok(link)
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then waits for open
+    /// requests to finish.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = self.router();
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        for worker in &self.workers {
+            worker.abort();
+        }
+        result
+    }
+}
+
+async fn sweep(accounts: Accounts) {
+    let mut ticker = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        ticker.tick().await;
+        let now = time::now();
+        match accounts.sessions.sweep(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(sessions = n, "removed expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+        let window = accounts.config.sign_in.lockout.as_secs() as i64;
+        if let Err(e) = accounts.store.blocking(move |s| s.prune_throttle(window, now)).await {
+            tracing::warn!(error = %e, "could not prune sign-in counters");
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (`docker stop`, systemd).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing open requests");
+}

@@ -1,0 +1,47 @@
+//! The command line: `serve` (the default), `user add|list`, `check-config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "latchkey", version, about = "A self-hosted account portal in one binary")]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, value_name = "FILE", default_value = "./config.toml", env = "LATCHKEY_CONFIG")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (what happens with no command).
+    Serve,
+    /// Manage users from the shell (with the server stopped).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the configuration file and environment, then exit.
+    CheckConfig,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an active local user; the password is read from standard input.
+    Add(AddUser),
+    /// List every user.
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct AddUser {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub first_name: String,
+    #[arg(long)]
+    pub last_name: String,
+    /// Make the user a Global Administrator.
+    #[arg(long)]
+    pub admin: bool,
+}

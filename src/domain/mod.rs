@@ -1,0 +1,29 @@
+//! The product's words as types, free of HTTP and storage.
+//!
+//! Every value a person types (an email, a name, a phone number, a password) is
+//! parsed here into a type that can only hold a valid value, so the layers above
+//! never re-check and never store something malformed. Each parser answers with
+//! a message written for the person who typed the value.
+
+pub mod email;
+pub mod name;
+pub mod password;
+pub mod permission;
+pub mod phone;
+pub mod role;
+pub mod session;
+pub mod settings;
+pub mod time;
+pub mod token;
+pub mod user;
+
+pub use email::Email;
+pub use name::PersonName;
+pub use password::{NewPassword, PasswordRejection};
+pub use permission::{Permission, PermissionSet};
+pub use phone::Phone;
+pub use role::{Role, RoleId};
+pub use session::Session;
+pub use settings::AccountSettings;
+pub use token::{Token, TokenHash};
+pub use user::{SignInMethod, User, UserId, UserStatus};

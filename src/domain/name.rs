@@ -1,0 +1,76 @@
+//! First and last names.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub const MAX_LEN: usize = 64;
+
+/// A first or last name: 1–64 characters, no control characters, trimmed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let value = input.trim();
+        if value.is_empty() {
+            return Err("Enter a name.");
+        }
+        if value.chars().count() > MAX_LEN {
+            return Err("Names can be at most 64 characters long.");
+        }
+        if value.chars().any(|c| c.is_control() || matches!(c, '<' | '>')) {
+            return Err("Names can't contain control characters or angle brackets.");
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first letter, upper-cased, for the profile initials.
+    pub fn initial(&self) -> String {
+        self.0.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = &'static str;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(value: PersonName) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_bounds() {
+        assert_eq!(PersonName::parse("  Emma ").unwrap().as_str(), "Emma");
+        assert!(PersonName::parse("   ").is_err());
+        assert!(PersonName::parse(&"a".repeat(64)).is_ok());
+        assert!(PersonName::parse(&"a".repeat(65)).is_err());
+        assert!(PersonName::parse("a\u{7}b").is_err());
+        assert!(PersonName::parse("<script>").is_err());
+    }
+
+    #[test]
+    fn initial_is_upper_case() {
+        assert_eq!(PersonName::parse("émile").unwrap().initial(), "É");
+    }
+}

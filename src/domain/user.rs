@@ -1,0 +1,61 @@
+//! Users and their account state.
+
+use serde::{Deserialize, Serialize};
+
+use super::time::Timestamp;
+use super::{Email, PersonName, Phone, RoleId};
+
+pub type UserId = u64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserStatus {
+    /// Invitation sent, not yet accepted.
+    Invited,
+    Active,
+}
+
+/// How a user signs in. Only `Local` exists now; an OpenID Connect method
+/// arrives later, which is why it is a field rather than an assumption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInMethod {
+    Local,
+}
+
+impl SignInMethod {
+    pub fn label(self) -> &'static str {
+        match self {
+            SignInMethod::Local => "Local",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
+    pub phone: Option<Phone>,
+    pub status: UserStatus,
+    pub sign_in_method: SignInMethod,
+    /// argon2id PHC string; `None` until the user sets a password.
+    pub password_hash: Option<String>,
+    pub roles: Vec<RoleId>,
+    pub created_at: Timestamp,
+    pub last_sign_in_at: Option<Timestamp>,
+}
+
+impl User {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// The two letters in the profile circle.
+    pub fn initials(&self) -> String {
+        format!("{}{}", self.first_name.initial(), self.last_name.initial())
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.sign_in_method == SignInMethod::Local
+    }
+}

@@ -1,0 +1,16 @@
+//! Latchkey: a self-hosted account portal in one binary.
+//!
+//! Data flows one way: `web` (HTTP) → `accounts` (use cases) → `store`
+//! (redb), and back through `views` (HTML). `domain` holds the product's
+//! types and rules, free of all three. `config` and `cli` are the edges a
+//! person touches before anything starts; `app` wires it all together.
+
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod views;
+pub mod web;

@@ -1,0 +1,186 @@
+//! Brings a data file's layout up to [`SCHEMA_VERSION`] when it is opened.
+//!
+//! Each step runs in its own write transaction and records the version it
+//! reached, so a crash mid-way resumes where it stopped and running the steps
+//! again changes nothing.
+//!
+//! | version | change |
+//! | --- | --- |
+//! | 1 | first layout: users, email index, roles, sessions, settings, tokens, throttle |
+//! | 2 | user records gain `sign_in_method` (user record version 1 → 2) |
+
+use redb::{ReadableTable, WriteTransaction};
+use serde::Deserialize;
+
+use super::{Store, StoreError, codec, roles, settings, tables, users};
+use crate::domain::time::Timestamp;
+use crate::domain::{AccountSettings, Email, PersonName, Phone, Role, RoleId, SignInMethod, User, UserStatus};
+
+pub const SCHEMA_VERSION: u64 = 2;
+
+pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<(), StoreError> {
+    let found = store.write(|tx| {
+        create_tables(tx)?;
+        let version = tx.open_table(tables::META)?.get("schema_version")?.map(|v| v.value());
+        if version.is_none() {
+            initialise(tx, initial_settings)?;
+        }
+        Ok(version.unwrap_or(SCHEMA_VERSION))
+    })?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+    }
+    if found < 2 {
+        store.write(migrate_1_to_2)?;
+        tracing::info!(from = found, to = 2, "migrated the data file");
+    }
+    Ok(())
+}
+
+/// Opening a table in a write transaction creates it: every table exists after open.
+fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(tables::META)?;
+    tx.open_table(tables::USERS)?;
+    tx.open_table(tables::USERS_BY_EMAIL)?;
+    tx.open_table(tables::ROLES)?;
+    tx.open_table(tables::SESSIONS)?;
+    tx.open_multimap_table(tables::SESSIONS_BY_USER)?;
+    tx.open_table(tables::SETTINGS)?;
+    tx.open_table(tables::ONE_TIME_TOKENS)?;
+    tx.open_table(tables::SIGN_IN_THROTTLE)?;
+    Ok(())
+}
+
+/// A new file: the two built-in roles and the settings from `config.toml`.
+fn initialise(tx: &WriteTransaction, initial_settings: AccountSettings) -> Result<(), StoreError> {
+    roles::put_role(tx, &Role::global_administrator())?;
+    roles::put_role(tx, &Role::operator())?;
+    settings::put_account_settings(tx, &initial_settings)?;
+    let mut meta = tx.open_table(tables::META)?;
+    meta.insert("next_role_id", crate::domain::role::OPERATOR + 1)?;
+    meta.insert("schema_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+/// A user record as schema 1 wrote it (record version 1).
+#[derive(Deserialize)]
+struct UserV1 {
+    id: u64,
+    first_name: PersonName,
+    last_name: PersonName,
+    email: Email,
+    phone: Option<Phone>,
+    status: UserStatus,
+    password_hash: Option<String>,
+    roles: Vec<RoleId>,
+    created_at: Timestamp,
+    last_sign_in_at: Option<Timestamp>,
+}
+
+fn migrate_1_to_2(tx: &WriteTransaction) -> Result<(), StoreError> {
+    let mut table = tx.open_table(tables::USERS)?;
+    let old: Vec<(u64, Vec<u8>)> = table
+        .iter()?
+        .map(|e| e.map(|(k, v)| (k.value(), v.value().to_vec())))
+        .collect::<Result<_, _>>()?;
+    for (id, bytes) in old {
+        if bytes.first() == Some(&users::USER_VERSION) {
+            continue;
+        }
+        let v1: UserV1 = codec::decode("users", 1, &bytes)?;
+        let user = User {
+            id: v1.id,
+            first_name: v1.first_name,
+            last_name: v1.last_name,
+            email: v1.email,
+            phone: v1.phone,
+            status: v1.status,
+            sign_in_method: SignInMethod::Local,
+            password_hash: v1.password_hash,
+            roles: v1.roles,
+            created_at: v1.created_at,
+            last_sign_in_at: v1.last_sign_in_at,
+        };
+        table.insert(id, codec::encode(users::USER_VERSION, &user).as_slice())?;
+    }
+    tx.open_table(tables::META)?.insert("schema_version", 2)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FILE_NAME;
+
+    /// Writes a file exactly as schema 1 laid it out, with one user.
+    fn write_schema_1_file(dir: &std::path::Path) {
+        let db = redb::Database::create(dir.join(FILE_NAME)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut meta = tx.open_table(tables::META).unwrap();
+            meta.insert("schema_version", 1).unwrap();
+            meta.insert("next_user_id", 2).unwrap();
+            meta.insert("next_role_id", 3).unwrap();
+            let v1 = br#"{"id":1,"first_name":"Emma","last_name":"Wright","email":"Emma@Example.com","phone":null,"status":"Active","password_hash":null,"roles":[1],"created_at":1700000000,"last_sign_in_at":null}"#;
+            let mut record = vec![1u8];
+            record.extend_from_slice(v1);
+            tx.open_table(tables::USERS).unwrap().insert(1, record.as_slice()).unwrap();
+            tx.open_table(tables::USERS_BY_EMAIL).unwrap().insert("emma@example.com", 1).unwrap();
+            let role = codec::encode(1, &Role::global_administrator());
+            tx.open_table(tables::ROLES).unwrap().insert(1, role.as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn opens_a_schema_1_file_and_upgrades_its_users() {
+        let dir = tempfile::tempdir().unwrap();
+        write_schema_1_file(dir.path());
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let user = store.user_by_email("emma@EXAMPLE.com").unwrap().unwrap();
+        assert_eq!(user.sign_in_method, SignInMethod::Local);
+        assert_eq!(user.email.as_str(), "Emma@Example.com");
+        assert!(store.is_readable());
+        drop(store);
+        // Opening again is a no-op, and the version stays at the newest.
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        assert_eq!(store.users().unwrap().len(), 1);
+        let version = store.read(|tx| Ok(tx.open_table(tables::META)?.get("schema_version")?.map(|v| v.value()))).unwrap();
+        assert_eq!(version, Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn a_new_file_has_the_built_in_roles_and_initial_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = AccountSettings { self_service_profile_updates: false, require_2fa_for_local_users: true };
+        let store = Store::open(dir.path(), settings).unwrap();
+        let names: Vec<String> = store.roles().unwrap().into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["Global Administrator", "Operator"]);
+        assert_eq!(store.account_settings().unwrap(), settings);
+        drop(store);
+        // Stored settings win over config on later starts.
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        assert_eq!(store.account_settings().unwrap(), settings);
+    }
+
+    #[test]
+    fn refuses_a_file_from_the_future() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = redb::Database::create(dir.path().join(FILE_NAME)).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(tables::META).unwrap().insert("schema_version", 99).unwrap();
+            tx.commit().unwrap();
+        }
+        let err = Store::open(dir.path(), AccountSettings::default()).err().unwrap();
+        assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_second_process_is_told_the_file_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let err = Store::open(dir.path(), AccountSettings::default()).err().unwrap();
+        assert!(matches!(err, StoreError::InUse(_)), "{err}");
+    }
+}

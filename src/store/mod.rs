@@ -1,0 +1,143 @@
+//! Everything redb: one file, `latchkey.redb`, in the data folder.
+//!
+//! The rest of the program sees typed methods on [`Store`] and never a redb
+//! type. Methods are synchronous; async callers run writes through
+//! [`Store::blocking`] so a commit's fsync never stalls the runtime. Every
+//! write commits with redb's default `Durability::Immediate`: once a method
+//! returns, the change survives a crash.
+
+mod codec;
+mod migrations;
+mod one_time_tokens;
+mod roles;
+mod sessions;
+mod settings;
+pub mod tables;
+mod throttle;
+mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+pub use migrations::SCHEMA_VERSION;
+pub use one_time_tokens::{OneTimeToken, TokenPurpose};
+pub use throttle::{ThrottleRecord, ThrottleVerdict};
+pub use users::NewUser;
+
+use crate::domain::AccountSettings;
+
+/// The database file's name inside the data folder.
+pub const FILE_NAME: &str = "latchkey.redb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("can't create the data folder {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("the data file {0} is in use by another Latchkey process; stop it first")]
+    InUse(PathBuf),
+    #[error("the data file was written by a newer Latchkey (schema {found}, this one knows {supported})")]
+    NewerSchema { found: u64, supported: u64 },
+    #[error("a record in table {table} can't be read: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    #[error("that link is not valid any more")]
+    LinkInvalid,
+    #[error("that email address is already in use")]
+    EmailTaken,
+    #[error("storage failure: {0}")]
+    Database(#[from] redb::Error),
+    #[error("storage task failed: {0}")]
+    Task(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Database(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// A handle to the open data file; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    /// Committed write transactions since open: lets tests prove that a page
+    /// load wrote nothing.
+    writes: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// Opens (or creates) the data file in `data_dir` and brings its schema up
+    /// to date. `initial_settings` seeds the account settings of a new file.
+    pub fn open(data_dir: &Path, initial_settings: AccountSettings) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::Folder { path: data_dir.to_owned(), source })?;
+        let path = data_dir.join(FILE_NAME);
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+            other => StoreError::Database(other.into()),
+        })?;
+        let store = Self { db: Arc::new(db), writes: Arc::new(AtomicU64::new(0)) };
+        migrations::run(&store, initial_settings)?;
+        Ok(store)
+    }
+
+    /// Runs `f` on the blocking pool: the way async code performs writes.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Number of write transactions committed since open.
+    pub fn write_count(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    /// True when the file can be read: what `/healthz` reports.
+    pub fn is_readable(&self) -> bool {
+        self.read(|tx| {
+            let meta = tx.open_table(tables::META)?;
+            Ok(redb::ReadableTable::get(&meta, "schema_version")?.is_some())
+        })
+        .unwrap_or(false)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let tx = self.db.begin_read()?;
+        f(&tx)
+    }
+
+    /// One write transaction; dropped uncommitted (so changing nothing) when `f` fails.
+    fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let tx = self.db.begin_write()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+}
+
+/// Reads a counter from META, stores the next value, returns the current one.
+fn next_id(tx: &WriteTransaction, key: &str) -> Result<u64, StoreError> {
+    let mut meta = tx.open_table(tables::META)?;
+    let id = redb::ReadableTable::get(&meta, key)?.map_or(1, |v| v.value());
+    meta.insert(key, id + 1)?;
+    Ok(id)
+}

@@ -1,0 +1,45 @@
+//! Roles, and the permissions a user holds through them.
+
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+
+use super::{Store, StoreError, codec, tables};
+use crate::domain::{PermissionSet, Role, RoleId, User};
+
+pub(super) const ROLE_VERSION: u8 = 1;
+
+impl Store {
+    pub fn roles(&self) -> Result<Vec<Role>, StoreError> {
+        self.read(|tx| {
+            let table = tx.open_table(tables::ROLES)?;
+            table
+                .iter()?
+                .map(|entry| codec::decode("roles", ROLE_VERSION, entry?.1.value()))
+                .collect()
+        })
+    }
+
+    pub fn role(&self, id: RoleId) -> Result<Option<Role>, StoreError> {
+        self.read(|tx| read_role(tx, id))
+    }
+}
+
+pub(super) fn read_role(tx: &ReadTransaction, id: RoleId) -> Result<Option<Role>, StoreError> {
+    let table = tx.open_table(tables::ROLES)?;
+    table.get(id)?.map(|v| codec::decode("roles", ROLE_VERSION, v.value())).transpose()
+}
+
+pub(super) fn put_role(tx: &WriteTransaction, role: &Role) -> Result<(), StoreError> {
+    tx.open_table(tables::ROLES)?.insert(role.id, codec::encode(ROLE_VERSION, role).as_slice())?;
+    Ok(())
+}
+
+/// The union of the permissions of the user's roles (roles since deleted count for nothing).
+pub(super) fn permissions_of(tx: &ReadTransaction, user: &User) -> Result<PermissionSet, StoreError> {
+    let mut set = PermissionSet::default();
+    for id in &user.roles {
+        if let Some(role) = read_role(tx, *id)? {
+            set = set.union(role.permission_set());
+        }
+    }
+    Ok(set)
+}

@@ -1,0 +1,116 @@
+//! Sessions, keyed by the SHA-256 of their token, with a per-user index so
+//! that all of a user's sessions can be ended together.
+
+use std::time::Duration;
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::{Store, StoreError, codec, roles, tables, users};
+use crate::domain::time::Timestamp;
+use crate::domain::{PermissionSet, Session, TokenHash, User, UserId};
+
+const SESSION_VERSION: u8 = 1;
+
+impl Store {
+    pub fn insert_session(&self, hash: TokenHash, session: &Session) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.open_table(tables::SESSIONS)?
+                .insert(hash.0.as_slice(), codec::encode(SESSION_VERSION, session).as_slice())?;
+            tx.open_multimap_table(tables::SESSIONS_BY_USER)?
+                .insert(session.user_id, hash.0.as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// The session, its user and their permissions, read in one snapshot.
+    pub fn session_context(
+        &self,
+        hash: TokenHash,
+    ) -> Result<Option<(Session, User, PermissionSet)>, StoreError> {
+        self.read(|tx| {
+            let sessions = tx.open_table(tables::SESSIONS)?;
+            let Some(value) = sessions.get(hash.0.as_slice())? else { return Ok(None) };
+            let session: Session = codec::decode("sessions", SESSION_VERSION, value.value())?;
+            let Some(user) = users::read_user(tx, session.user_id)? else { return Ok(None) };
+            let permissions = roles::permissions_of(tx, &user)?;
+            Ok(Some((session, user, permissions)))
+        })
+    }
+
+    pub fn delete_session(&self, hash: TokenHash) -> Result<(), StoreError> {
+        self.write(|tx| remove_session(tx, hash))
+    }
+
+    /// Ends every session of a user; returns how many there were.
+    pub fn delete_sessions_of_user(&self, user: UserId) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            let hashes: Vec<Vec<u8>> = tx
+                .open_multimap_table(tables::SESSIONS_BY_USER)?
+                .remove_all(user)?
+                .map(|v| v.map(|v| v.value().to_vec()))
+                .collect::<Result<_, _>>()?;
+            let mut sessions = tx.open_table(tables::SESSIONS)?;
+            for hash in &hashes {
+                sessions.remove(hash.as_slice())?;
+            }
+            Ok(hashes.len())
+        })
+    }
+
+    /// Records activity on several sessions in one commit.
+    pub fn touch_sessions(&self, hashes: &[TokenHash], at: Timestamp) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut sessions = tx.open_table(tables::SESSIONS)?;
+            for hash in hashes {
+                let current = sessions.get(hash.0.as_slice())?.map(|v| v.value().to_vec());
+                let Some(bytes) = current else { continue };
+                let mut session: Session = codec::decode("sessions", SESSION_VERSION, &bytes)?;
+                session.last_seen_at = session.last_seen_at.max(at);
+                sessions.insert(hash.0.as_slice(), codec::encode(SESSION_VERSION, &session).as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes sessions past either timeout; returns how many.
+    pub fn delete_expired_sessions(
+        &self,
+        now: Timestamp,
+        idle: Duration,
+        absolute: Duration,
+    ) -> Result<usize, StoreError> {
+        let expired: Vec<[u8; 32]> = self.read(|tx| {
+            let sessions = tx.open_table(tables::SESSIONS)?;
+            let mut expired = Vec::new();
+            for entry in sessions.iter()? {
+                let (key, value) = entry?;
+                let stale = codec::decode::<Session>("sessions", SESSION_VERSION, value.value())
+                    .map_or(true, |s| s.is_expired(now, idle, absolute));
+                if stale && let Ok(hash) = key.value().try_into() {
+                    expired.push(hash);
+                }
+            }
+            Ok(expired)
+        })?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            for hash in &expired {
+                remove_session(tx, TokenHash(*hash))?;
+            }
+            Ok(expired.len())
+        })
+    }
+}
+
+fn remove_session(tx: &WriteTransaction, hash: TokenHash) -> Result<(), StoreError> {
+    let removed = tx.open_table(tables::SESSIONS)?.remove(hash.0.as_slice())?.map(|v| v.value().to_vec());
+    if let Some(bytes) = removed
+        && let Ok(session) = codec::decode::<Session>("sessions", SESSION_VERSION, &bytes)
+    {
+        tx.open_multimap_table(tables::SESSIONS_BY_USER)?
+            .remove(session.user_id, hash.0.as_slice())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Every table in the data file, with its key and value layout.
+//!
+//! Values are bytes in the [`super::codec`] format (a record-version byte, then
+//! JSON), so a new field is a migration rather than a decoding panic. Table
+//! names carry their layout version: a table whose key layout changes gets a
+//! new name and a migration that copies it.
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// `schema_version` → the layout of the whole file (see `migrations`);
+/// `next_user_id`, `next_role_id` → the next id to hand out.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// user id → `domain::User` record.
+pub const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users_v1");
+
+/// lower-cased email → user id. Makes emails unique without regard to case.
+pub const USERS_BY_EMAIL: TableDefinition<&str, u64> = TableDefinition::new("users_by_email_v1");
+
+/// role id → `domain::Role` record.
+pub const ROLES: TableDefinition<u64, &[u8]> = TableDefinition::new("roles_v1");
+
+/// SHA-256 of the session token (32 bytes) → `domain::Session` record.
+pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions_v1");
+
+/// user id → SHA-256 of each of that user's session tokens, to end them all at once.
+pub const SESSIONS_BY_USER: MultimapTableDefinition<u64, &[u8]> =
+    MultimapTableDefinition::new("sessions_by_user_v1");
+
+/// setting group name (`account`) → its record (`domain::AccountSettings`).
+pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings_v1");
+
+/// SHA-256 of a one-time link token → `OneTimeToken` record.
+pub const ONE_TIME_TOKENS: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("one_time_tokens_v1");
+
+/// `account:<email>` or `address:<ip>` → `ThrottleRecord` of failed sign-ins.
+pub const SIGN_IN_THROTTLE: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("sign_in_throttle_v1");

@@ -1,0 +1,123 @@
+//! Failed sign-in counters, per account and per client address.
+//!
+//! An attempt *reserves* a failure on every counter before the password is
+//! checked, inside one write transaction (redb has one writer at a time), so
+//! any number of parallel guesses can't get past the limit; a success gives
+//! the reservation back.
+
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, codec, tables};
+use crate::domain::time::Timestamp;
+
+const THROTTLE_VERSION: u8 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleRecord {
+    pub failures: u32,
+    /// Start of the window the failures count in; a window lasts the lockout.
+    pub window_start: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottleVerdict {
+    Allowed,
+    /// Locked for this many more seconds.
+    Locked { retry_after: i64 },
+}
+
+/// A counter key and the failures it allows within one window.
+pub type Limit<'a> = (&'a str, u32);
+
+impl Store {
+    /// Read-only check, so refused attempts during a lock cost no write.
+    pub fn throttle_check(&self, limits: &[Limit<'_>], window: i64, now: Timestamp) -> Result<ThrottleVerdict, StoreError> {
+        self.read(|tx| {
+            let table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+            let mut verdict = ThrottleVerdict::Allowed;
+            for (key, max) in limits {
+                let record = table.get(*key)?.map(|v| decode(v.value())).transpose()?;
+                verdict = worse(verdict, judge(record, *max, window, now));
+            }
+            Ok(verdict)
+        })
+    }
+
+    /// Checks every counter and, if none is locked, counts one failure on each.
+    pub fn throttle_reserve(&self, limits: &[Limit<'_>], window: i64, now: Timestamp) -> Result<ThrottleVerdict, StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+            let mut records = Vec::with_capacity(limits.len());
+            let mut verdict = ThrottleVerdict::Allowed;
+            for (key, max) in limits {
+                let record = table.get(*key)?.map(|v| decode(v.value())).transpose()?;
+                verdict = worse(verdict, judge(record, *max, window, now));
+                records.push(current(record, window, now));
+            }
+            if verdict == ThrottleVerdict::Allowed {
+                for ((key, _), mut record) in limits.iter().zip(records) {
+                    record.failures += 1;
+                    table.insert(*key, codec::encode(THROTTLE_VERSION, &record).as_slice())?;
+                }
+            }
+            Ok(verdict)
+        })
+    }
+
+    /// After a successful sign-in: clears the account's counter and gives the
+    /// address back the failure reserved for this attempt.
+    pub fn throttle_forgive(&self, account: &str, address: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+            table.remove(account)?;
+            let record = table.get(address)?.map(|v| decode(v.value())).transpose()?;
+            if let Some(mut record) = record {
+                record.failures = record.failures.saturating_sub(1);
+                table.insert(address, codec::encode(THROTTLE_VERSION, &record).as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Drops counters whose window has passed.
+    pub fn prune_throttle(&self, window: i64, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|tx| prune(tx, window, now))
+    }
+}
+
+fn prune(tx: &WriteTransaction, window: i64, now: Timestamp) -> Result<(), StoreError> {
+    let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+    table.retain(|_, value| decode(value).is_ok_and(|r| now - r.window_start < window))?;
+    Ok(())
+}
+
+fn decode(bytes: &[u8]) -> Result<ThrottleRecord, StoreError> {
+    codec::decode("sign_in_throttle", THROTTLE_VERSION, bytes)
+}
+
+/// The record as it stands now: a window that has passed starts afresh.
+fn current(record: Option<ThrottleRecord>, window: i64, now: Timestamp) -> ThrottleRecord {
+    match record {
+        Some(r) if now - r.window_start < window => r,
+        _ => ThrottleRecord { failures: 0, window_start: now },
+    }
+}
+
+fn judge(record: Option<ThrottleRecord>, max: u32, window: i64, now: Timestamp) -> ThrottleVerdict {
+    let record = current(record, window, now);
+    if record.failures >= max {
+        ThrottleVerdict::Locked { retry_after: (record.window_start + window - now).max(1) }
+    } else {
+        ThrottleVerdict::Allowed
+    }
+}
+
+fn worse(a: ThrottleVerdict, b: ThrottleVerdict) -> ThrottleVerdict {
+    match (a, b) {
+        (ThrottleVerdict::Locked { retry_after: x }, ThrottleVerdict::Locked { retry_after: y }) => {
+            ThrottleVerdict::Locked { retry_after: x.max(y) }
+        }
+        (ThrottleVerdict::Allowed, other) | (other, ThrottleVerdict::Allowed) => other,
+    }
+}

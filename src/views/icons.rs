@@ -1,0 +1,49 @@
+//! Inline SVG icons. Decorative: the control that holds one carries the label.
+
+use maud::{Markup, PreEscaped};
+
+fn svg(class: &str, body: &str) -> Markup {
+    PreEscaped(format!(
+        r#"<svg class="icon {class}" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">{body}</svg>"#
+    ))
+}
+
+/// Edit: an orange pencil in a square.
+pub fn pencil() -> Markup {
+    svg(
+        "icon-edit",
+        r#"<rect x="2.5" y="2.5" width="19" height="19" rx="3" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M8 16l.6-2.6 6.2-6.2a1.4 1.4 0 0 1 2 2l-6.2 6.2z" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round"/>"#,
+    )
+}
+
+/// A person silhouette, for places without initials.
+pub fn person() -> Markup {
+    svg(
+        "icon-person",
+        r#"<circle cx="12" cy="8" r="4" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M4 20c1.5-4 4.5-6 8-6s6.5 2 8 6" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/>"#,
+    )
+}
+
+/// Three bars: the menu button on narrow screens.
+pub fn menu() -> Markup {
+    svg(
+        "icon-menu",
+        r#"<path d="M4 6h16M4 12h16M4 18h16" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/>"#,
+    )
+}
+
+/// A cross: dismisses a notice.
+pub fn close() -> Markup {
+    svg(
+        "icon-close",
+        r#"<path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/>"#,
+    )
+}
+
+/// The product mark: a key through a ring.
+pub fn logo() -> Markup {
+    svg(
+        "icon-logo",
+        r#"<circle cx="8" cy="12" r="4.5" fill="none" stroke="currentColor" stroke-width="2"/><path d="M12.5 12H21M18 12v3M21 12v2" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>"#,
+    )
+}

@@ -1,0 +1,16 @@
+//! Maud views: the layout, shared components, and one module per screen.
+//!
+//! Views take plain data and return markup; they never touch the store. A
+//! screen's fragment functions are what htmx swaps in; its page functions wrap
+//! the same fragments in the layout, so both paths render identical HTML.
+
+pub mod components;
+pub mod errors;
+pub mod icons;
+pub mod layout;
+pub mod profile;
+pub mod setup;
+pub mod sign_in;
+pub mod unavailable;
+
+pub use layout::{Chrome, page};

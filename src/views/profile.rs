@@ -1,0 +1,118 @@
+//! The Profile screen: initials, details (with in-place Edit), 2FA state and
+//! the account actions.
+
+use maud::{Markup, html};
+
+use super::components::{Field, Tone, csrf_field, form_errors, notice, status_switch};
+use super::icons;
+use super::layout::card;
+use super::{Chrome, page};
+use crate::accounts::FieldErrors;
+use crate::accounts::profile::ProfileForm;
+use crate::domain::User;
+
+/// What the Profile screen shows besides the user.
+pub struct ProfileView<'a> {
+    pub user: &'a User,
+    pub can_edit: bool,
+    pub saved: bool,
+}
+
+pub fn profile_page(chrome: &Chrome<'_>, view: &ProfileView<'_>, details: Markup) -> Markup {
+    let user = view.user;
+    page(
+        chrome,
+        "Profile",
+        card(
+            "Profile",
+            html! {},
+            html! {
+                div.profile-head {
+                    span.initials-circle aria-hidden="true" { (user.initials()) }
+                    div {
+                        p.profile-name { (user.full_name()) }
+                        p.muted { (user.email) " · " (user.sign_in_method.label()) " user" }
+                    }
+                }
+                (details)
+                @if user.is_local() {
+                    (status_switch("two-factor", "2FA Enabled", false,
+                        "Two-factor authentication is off. Setting it up is not available yet."))
+                }
+                div.profile-actions {
+                    @if user.is_local() {
+                        a.button href="/profile/2fa" { "Set up 2FA" }
+                        a.button href=(format!("/password/forgot?email={}", urlencode(user.email.as_str()))) { "Change password" }
+                    }
+                    a.button.danger-outline href="/profile/delete" { "Delete user account" }
+                    form.inline method="post" action="/signout" {
+                        (csrf_field(chrome.csrf))
+                        button.button type="submit" { "Log out" }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+/// The details panel, swapped in place of the Edit form after Save.
+pub fn details_fragment(view: &ProfileView<'_>) -> Markup {
+    let user = view.user;
+    html! {
+        section #profile-details .details-panel aria-labelledby="details-title" {
+            div.panel-header {
+                h2 #details-title { "Your details" }
+                @if view.can_edit {
+                    a.icon-button.edit href="/profile/edit" hx-get="/profile/edit"
+                        hx-target="#profile-details" hx-swap="outerHTML"
+                        aria-label="Edit your details" title="Edit" { (icons::pencil()) }
+                }
+            }
+            div aria-live="polite" {
+                @if view.saved { (notice(Tone::Success, "Your details were saved.")) }
+            }
+            dl.details {
+                div { dt { "First name" } dd { (user.first_name) } }
+                div { dt { "Last name" } dd { (user.last_name) } }
+                div { dt { "Email" } dd { (user.email) } }
+                div { dt { "Phone" } dd #phone-value {
+                    @if let Some(phone) = &user.phone { (phone) } @else { span.muted { "Not set" } }
+                } }
+            }
+            @if !view.can_edit {
+                p.hint { "An administrator can update your details in Account › Users." }
+            }
+        }
+    }
+}
+
+/// The Edit form, in place of the details.
+pub fn edit_fragment(csrf: &str, form: &ProfileForm, errors: &FieldErrors) -> Markup {
+    let email = form.email.as_deref().unwrap_or_default();
+    html! {
+        form #profile-details .details-panel method="post" action="/profile"
+            hx-post="/profile" hx-target="this" hx-swap="outerHTML" novalidate {
+            div.panel-header { h2 { "Edit your details" } }
+            div aria-live="polite" { (form_errors(errors)) }
+            (csrf_field(csrf))
+            (Field::new("first_name", "First name", &form.first_name).autocomplete("given-name").render(errors))
+            (Field::new("last_name", "Last name", &form.last_name).autocomplete("family-name").render(errors))
+            (Field::new("email", "Email", email).kind("email").autocomplete("email")
+                .readonly("Changing your email address is not available yet.").render(errors))
+            (Field::new("phone", "Phone", &form.phone).kind("tel").autocomplete("tel").optional().render(errors))
+            div.form-actions {
+                button.button.primary type="submit" { "Save" }
+                a.button href="/profile" hx-get="/profile/details" hx-target="#profile-details" hx-swap="outerHTML" { "Cancel" }
+            }
+        }
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,110 @@
+//! Who is asking, and how: the session behind the cookie, the CSRF token
+//! the page must carry, whether htmx sent the request, and the client address.
+//!
+//! `load_context` runs before every handler, only reads the store, and puts a
+//! [`RequestContext`] in the request; extractors hand it to handlers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_cookies::Cookies;
+
+use super::cookies;
+use crate::accounts::{Accounts, SignedIn};
+use crate::domain::Token;
+use crate::error::AppError;
+use crate::views::Chrome;
+
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub viewer: Option<SignedIn>,
+    /// The token forms and htmx must send back on a mutation.
+    pub csrf: String,
+    pub htmx: bool,
+    pub client: IpAddr,
+}
+
+impl RequestContext {
+    pub fn chrome(&self) -> Chrome<'_> {
+        Chrome { viewer: self.viewer.as_ref(), csrf: &self.csrf }
+    }
+}
+
+pub async fn load_context(State(accounts): State<Accounts>, mut request: Request, next: Next) -> Response {
+    let secure = accounts.config.server.is_https();
+    let Some(cookie_jar) = request.extensions().get::<Cookies>().cloned() else {
+        return AppError::Internal("cookie layer missing".into()).into_response();
+    };
+    let viewer = match cookies::get(&cookie_jar, cookies::SESSION) {
+        Some(value) => match accounts.sessions.resolve(&value) {
+            Ok(viewer) => viewer,
+            Err(e) => return AppError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let csrf = match &viewer {
+        Some(v) => v.session.csrf.clone(),
+        None => cookies::get(&cookie_jar, cookies::ANONYMOUS_CSRF)
+            .filter(|t| Token::parse(t).is_some())
+            .unwrap_or_else(|| {
+                let token = Token::generate().as_text();
+                cookies::set_anonymous_csrf(&cookie_jar, token.clone(), secure);
+                token
+            }),
+    };
+    let htmx = request.headers().get("HX-Request").is_some_and(|v| v.as_bytes() == b"true");
+    let client = client_address(&request, accounts.config.server.trust_forwarded_for);
+    request.extensions_mut().insert(Arc::new(RequestContext { viewer, csrf, htmx, client }));
+    next.run(request).await
+}
+
+fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| request.headers().get("X-Forwarded-For"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok());
+    forwarded.unwrap_or_else(|| {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+    })
+}
+
+/// Any request's context.
+pub struct Ctx(pub Arc<RequestContext>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<Arc<RequestContext>>()
+            .cloned()
+            .map(Ctx)
+            .ok_or_else(|| AppError::Internal("request context missing".into()))
+    }
+}
+
+/// The context of a signed-in request; anyone else is sent to sign in.
+pub struct SignedInCtx {
+    pub ctx: Arc<RequestContext>,
+    pub viewer: SignedIn,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedInCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let Ctx(ctx) = Ctx::from_request_parts(parts, state).await?;
+        let viewer = ctx.viewer.clone().ok_or(AppError::SignInRequired)?;
+        Ok(SignedInCtx { ctx, viewer })
+    }
+}

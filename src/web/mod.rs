@@ -1,0 +1,54 @@
+//! HTTP: the router, its middleware, and thin handlers grouped by screen.
+//!
+//! A request passes, outermost first: security headers (every route) → cookies →
+//! `load_context` (session, CSRF token, htmx flag; reads only) →
+//! `require_csrf` (mutations) → `render_errors` → the handler. Handlers
+//! extract, call `accounts`, and render `views`; they hold no rules.
+
+pub mod assets;
+mod context;
+mod cookies;
+mod csrf;
+mod headers;
+mod pages;
+mod profile;
+mod render;
+mod setup;
+mod sign_in;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_cookies::CookieManagerLayer;
+
+pub use headers::CONTENT_SECURITY_POLICY;
+
+use crate::accounts::Accounts;
+
+pub fn router(accounts: Accounts) -> Router {
+    let middleware = ServiceBuilder::new()
+        .layer(CookieManagerLayer::new())
+        .layer(from_fn_with_state(accounts.clone(), context::load_context))
+        .layer(from_fn(csrf::require_csrf))
+        .layer(from_fn(render::render_errors));
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/signin", get(sign_in::show).post(sign_in::submit))
+        .route("/signout", post(sign_in::sign_out))
+        .route("/setup", get(setup::show).post(setup::submit))
+        .route("/profile", get(profile::show).post(profile::save))
+        .route("/profile/edit", get(profile::edit))
+        .route("/profile/details", get(profile::details))
+        .route("/profile/2fa", get(pages::two_factor_setup))
+        .route("/profile/delete", get(pages::deletion_request))
+        .route("/password/forgot", get(pages::forgotten_password))
+        .route("/account/{section}", get(pages::account_section))
+        .fallback(pages::not_found)
+        .layer(middleware)
+        // Outside the middleware: probes and cached files need no session.
+        .route("/healthz", get(pages::healthz))
+        .route("/assets/{*path}", get(assets::serve))
+        .layer(from_fn(headers::security_headers))
+        .with_state(accounts)
+}

@@ -1,0 +1,34 @@
+//! Turns marked error responses into HTML: a full page for a browser, a
+//! fragment for htmx, using the same views. See `crate::error`.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::context::RequestContext;
+use crate::error::{ErrorPage, SignInRedirect};
+use crate::views::errors::{error_body, error_page};
+
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let ctx = request.extensions().get::<Arc<RequestContext>>().cloned();
+    let response = next.run(request).await;
+    let Some(ctx) = ctx else { return response };
+    if response.extensions().get::<SignInRedirect>().is_some() && ctx.htmx {
+        let mut hx = StatusCode::NO_CONTENT.into_response();
+        hx.headers_mut().insert("HX-Redirect", HeaderValue::from_static("/signin"));
+        return hx;
+    }
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else { return response };
+    let status = response.status();
+    let markup = if ctx.htmx {
+        error_body(page.title, &page.message, ctx.viewer.is_some())
+    } else {
+        error_page(&ctx.chrome(), page.title, &page.message)
+    };
+    let mut html = (status, markup).into_response();
+    html.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    html
+}

@@ -1,0 +1,56 @@
+//! The first-start set-up link.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_cookies::Cookies;
+
+use super::context::Ctx;
+use super::cookies;
+use crate::accounts::users::NewUserForm;
+use crate::accounts::{Accounts, AccountsError, FieldErrors};
+use crate::error::AppError;
+use crate::views::setup::setup_page;
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(flatten)]
+    user: NewUserForm,
+}
+
+pub async fn show(State(accounts): State<Accounts>, Ctx(ctx): Ctx, Query(q): Query<TokenQuery>) -> Result<Response, AppError> {
+    if !accounts.setup_link_is_valid(&q.token)? {
+        return Err(AppError::LinkInvalid);
+    }
+    Ok(setup_page(&ctx.chrome(), &q.token, &NewUserForm::default(), &FieldErrors::default()).into_response())
+}
+
+pub async fn submit(
+    State(accounts): State<Accounts>,
+    Ctx(ctx): Ctx,
+    cookie_jar: Cookies,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, AppError> {
+    match accounts.complete_setup(&form.token, &form.user).await {
+        Ok(user) => {
+            let token = accounts.sessions.create(user.id).await?;
+            cookies::set_session(&cookie_jar, token.as_text(), accounts.config.server.is_https());
+            Ok(Redirect::to("/profile").into_response())
+        }
+        Err(AccountsError::Invalid(errors)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, setup_page(&ctx.chrome(), &form.token, &form.user, &errors))
+                .into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,75 @@
+//! Sign in and log out.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_cookies::Cookies;
+
+use super::context::{Ctx, SignedInCtx};
+use super::cookies;
+use crate::accounts::{Accounts, AccountsError};
+use crate::error::AppError;
+use crate::views::components::Tone;
+use crate::views::sign_in::sign_in_page;
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn show(Ctx(ctx): Ctx) -> Response {
+    if ctx.viewer.is_some() {
+        return Redirect::to("/profile").into_response();
+    }
+    sign_in_page(&ctx.chrome(), "", None).into_response()
+}
+
+pub async fn submit(
+    State(accounts): State<Accounts>,
+    Ctx(ctx): Ctx,
+    cookie_jar: Cookies,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    match accounts.sign_in(&form.email, form.password, ctx.client).await {
+        Ok(signed_in) => {
+            // A new token at every sign-in: a session id planted before sign-in is worthless.
+            if let Some(old) = &ctx.viewer {
+                accounts.sessions.end(old.hash).await?;
+            }
+            cookies::set_session(&cookie_jar, signed_in.token.as_text(), accounts.config.server.is_https());
+            Ok(Redirect::to("/profile").into_response())
+        }
+        Err(AccountsError::BadCredentials) => Ok((
+            StatusCode::UNAUTHORIZED,
+            sign_in_page(&ctx.chrome(), &form.email, Some((Tone::Error, "Incorrect email or password."))),
+        )
+            .into_response()),
+        Err(AccountsError::Throttled { retry_after }) => {
+            let minutes = (retry_after + 59) / 60;
+            let message = format!(
+                "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let mut response =
+                (StatusCode::TOO_MANY_REQUESTS, sign_in_page(&ctx.chrome(), &form.email, Some((Tone::Error, &message))))
+                    .into_response();
+            if let Ok(value) = retry_after.to_string().parse() {
+                response.headers_mut().insert("Retry-After", value);
+            }
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn sign_out(State(accounts): State<Accounts>, s: SignedInCtx, cookie_jar: Cookies) -> Result<Redirect, AppError> {
+    accounts.sessions.end(s.viewer.hash).await?;
+    cookies::remove(&cookie_jar, cookies::SESSION, accounts.config.server.is_https());
+    tracing::info!(user = s.viewer.user.id, "signed out");
+    Ok(Redirect::to("/signin"))
+}
