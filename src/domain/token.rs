@@ -31,6 +31,11 @@ impl Token {
         TokenHash(Sha256::digest(self.0).into())
     }
 
+    /// The raw secret bytes.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub fn as_text(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
     }

@@ -45,7 +45,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                 script src=(assets::url("vendor/htmx.min.js")) defer {}
                 script src=(assets::url("app.js")) defer {}
             }
-            body hx-headers=(csrf_header) {
+            body hx-headers=(csrf_header) hx-indicator="#progress" {
                 a.skip-link href="#main" { "Skip to content" }
                 header.top-bar {
                     @if !menu.is_empty() {
@@ -75,7 +75,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                         (content)
                     }
                 }
-                div.progress.htmx-indicator aria-hidden="true" {}
+                div #progress .progress aria-hidden="true" {}
             }
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! A request passes, outermost first: security headers (every route) → cookies →
 //! `load_context` (session, CSRF token, htmx flag; reads only) →
-//! `require_csrf` (mutations) → `render_errors` → the handler. Handlers
+//! `render_errors` → `require_csrf` (mutations) → the handler. Handlers
 //! extract, call `accounts`, and render `views`; they hold no rules.
 
 pub mod assets;
@@ -30,8 +30,8 @@ pub fn router(accounts: Accounts) -> Router {
     let middleware = ServiceBuilder::new()
         .layer(CookieManagerLayer::new())
         .layer(from_fn_with_state(accounts.clone(), context::load_context))
-        .layer(from_fn(csrf::require_csrf))
-        .layer(from_fn(render::render_errors));
+        .layer(from_fn(render::render_errors))
+        .layer(from_fn(csrf::require_csrf));
     Router::new()
         .route("/", get(pages::home))
         .route("/signin", get(sign_in::show).post(sign_in::submit))

@@ -1,0 +1,51 @@
+// Latchkey's own script: small conveniences on top of htmx. Every flow works
+// without it. Values reach it through data-* attributes (the CSP forbids
+// inline script).
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  document.addEventListener("click", function (event) {
+    var dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      var notice = dismiss.closest(".notice");
+      if (notice) notice.remove();
+      return;
+    }
+    var toggle = event.target.closest("[data-menu-toggle]");
+    if (toggle) {
+      var open = document.body.classList.toggle("menu-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && document.body.classList.contains("menu-open")) {
+      document.body.classList.remove("menu-open");
+      var toggle = document.querySelector("[data-menu-toggle]");
+      if (toggle) {
+        toggle.setAttribute("aria-expanded", "false");
+        toggle.focus();
+      }
+    }
+  });
+
+  // After htmx swaps a form in, put the cursor in its first field (or the
+  // first field with an error); after it swaps details back, return focus to
+  // the edit button, so keyboard users keep their place.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // With outerHTML swaps the event's target is the element replaced: find
+    // its successor by id.
+    var target = event.detail.target;
+    var root = target && target.id ? document.getElementById(target.id) : target;
+    if (!root) return;
+    var field = root.querySelector("[aria-invalid=true]") ||
+      root.querySelector("input:not([type=hidden]):not([readonly])");
+    if (root.tagName === "FORM" && field) {
+      field.focus();
+      return;
+    }
+    var edit = root.querySelector(".icon-button.edit");
+    if (edit) edit.focus();
+  });
+})();

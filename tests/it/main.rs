@@ -1,0 +1,14 @@
+//! Latchkey's integration tests, in one binary so the crate links once.
+//!
+//! Every test starts the real router on an ephemeral loopback port with its
+//! own temporary data folder (or the real binary, for the command line), and
+//! talks HTTP to it with a real client and cookie jar.
+
+mod browser;
+mod cli;
+mod profile;
+mod security;
+mod sessions;
+mod setup;
+mod sign_in;
+mod support;

@@ -1,0 +1,163 @@
+//! Sessions: cookies, rotation, log out, timeouts, and read-only page loads.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::support::{Client, PASSWORD, TestApp, csrf_of, location};
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("latchkey_session="))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().trim_start_matches("latchkey_session=").to_owned()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_lax_and_rotated_at_each_sign_in() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", false).await;
+    let browser = app.client();
+    let first = browser.sign_in("emma@example.com", PASSWORD).await;
+    let cookie = session_cookie(&first).expect("session cookie");
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Lax"));
+    assert!(cookie.contains("Path=/"));
+    assert!(!cookie.contains("Secure"), "http public URL: no Secure flag");
+    let first_token = cookie_value(&cookie);
+    assert_eq!(first_token.len(), 43, "256 bits in base64url");
+
+    // Signing in again (even while signed in) issues a new token and ends the old one.
+    let page = browser.get_text("/profile").await;
+    let second = browser
+        .post_raw("/signin", &[("email", "emma@example.com"), ("password", PASSWORD), ("csrf", &csrf_of(&page))])
+        .await;
+    let second_token = cookie_value(&session_cookie(&second).expect("new cookie"));
+    assert_ne!(first_token, second_token);
+    let replay = Client::new(&app.base);
+    let response = replay
+        .http
+        .get(app.url("/profile"))
+        .header("Cookie", format!("latchkey_session={first_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/signin");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_an_https_public_url() {
+    let app = TestApp::spawn_with(|c| c.server.public_url = "https://accounts.example.com".into()).await;
+    app.user("emma@example.com", false).await;
+    let response = app.client().sign_in("emma@example.com", PASSWORD).await;
+    assert!(session_cookie(&response).unwrap().contains("Secure"));
+}
+
+#[tokio::test]
+async fn log_out_ends_the_session_on_the_server() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", false).await;
+    let browser = app.client();
+    let response = browser.sign_in("emma@example.com", PASSWORD).await;
+    let token = cookie_value(&session_cookie(&response).unwrap());
+
+    let page = browser.get_text("/profile").await;
+    let out = browser.post_raw("/signout", &[("csrf", &csrf_of(&page))]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&out), "/signin");
+    let cleared = session_cookie(&out).expect("cookie cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+
+    // The old cookie, replayed by hand, no longer works.
+    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = replay
+        .get(app.url("/profile"))
+        .header("Cookie", format!("latchkey_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/signin");
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let app = TestApp::spawn_with(|c| c.sessions.idle_timeout = Duration::from_secs(2)).await;
+    let browser = app.signed_in("emma@example.com", false).await;
+    assert_eq!(browser.get("/profile").await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let response = browser.get("/profile").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/signin");
+    // htmx requests are told where to go rather than handed a page to swap in.
+    let hx = browser.htmx_get("/profile/edit").await;
+    assert_eq!(hx.headers().get("hx-redirect").unwrap(), "/signin");
+}
+
+#[tokio::test]
+async fn activity_keeps_a_session_alive_past_the_idle_timeout() {
+    let app = TestApp::spawn_with(|c| c.sessions.idle_timeout = Duration::from_secs(4)).await;
+    let browser = app.signed_in("emma@example.com", false).await;
+    // Touched at most every idle/2 = 2 s; keep visiting for 7 s in all.
+    for _ in 0..7 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(browser.get("/profile").await.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn the_absolute_timeout_ends_even_a_busy_session() {
+    let app = TestApp::spawn_with(|c| {
+        c.sessions.idle_timeout = Duration::from_secs(2);
+        c.sessions.absolute_timeout = Duration::from_secs(3);
+    })
+    .await;
+    let browser = app.signed_in("emma@example.com", false).await;
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(browser.get("/profile").await.status(), StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(browser.get("/profile").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn signed_in_page_loads_do_not_write_to_the_store() {
+    let app = TestApp::spawn().await;
+    let browser = app.signed_in("emma@example.com", true).await;
+    // Let any write caused by signing in settle.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = app.accounts.store.write_count();
+    for path in ["/profile", "/profile/edit", "/account/users", "/profile", "/healthz"] {
+        let response = browser.get(path).await;
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+    }
+    assert_eq!(browser.htmx_get("/profile/details").await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.accounts.store.write_count(), before);
+}
+
+#[tokio::test]
+async fn session_tokens_are_stored_only_as_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_for_app = data.clone();
+    let app = TestApp::spawn_with(move |c| c.data_dir = data_for_app).await;
+    app.user("emma@example.com", false).await;
+    let response = app.client().sign_in("emma@example.com", PASSWORD).await;
+    let token = cookie_value(&session_cookie(&response).unwrap());
+    let raw = latchkey::domain::Token::parse(&token).unwrap();
+    let file = std::fs::read(data.join(latchkey::store::FILE_NAME)).unwrap();
+    let contains = |needle: &[u8]| file.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(token.as_bytes()), "token text must not be on disk");
+    assert!(!contains(raw.bytes()), "nor its raw bytes");
+    assert!(contains(&raw.hash().0), "its hash is the key");
+}
