@@ -52,20 +52,30 @@ impl App {
     }
 
     /// With no users yet, makes and logs the one-time set-up link; returns it.
-    pub async fn announce_setup_link(&self) -> Result<Option<String>, crate::accounts::AccountsError> {
+    pub async fn announce_setup_link(
+        &self,
+    ) -> Result<Option<String>, crate::accounts::AccountsError> {
         let link = self.accounts.prepare_setup_link().await?;
         if let Some(url) = &link {
-            tracing::warn!("no users yet: open this one-time link to create the first administrator: {url}");
+            tracing::warn!(
+                "no users yet: open this one-time link to create the first administrator: {url}"
+            );
         }
         Ok(link)
     }
 
     /// Serves on `listener` until `shutdown` completes, then waits for open
     /// requests to finish.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = self.router();
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        let result = axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
         for worker in &self.workers {
             worker.abort();
         }
@@ -84,31 +94,45 @@ async fn sweep(accounts: Accounts) {
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }
         let window = accounts.config.sign_in.lockout.as_secs() as i64;
-        if let Err(e) = accounts.store.blocking(move |s| s.prune_throttle(window, now)).await {
+        if let Err(e) = accounts
+            .store
+            .blocking(move |s| s.prune_throttle(window, now))
+            .await
+        {
             tracing::warn!(error = %e, "could not prune sign-in counters");
         }
     }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (`docker stop`, systemd).
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The handlers are installed when this is called, not when the future is
+/// first polled, so a signal that arrives early still stops us gracefully.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                _ => {
+                    tracing::warn!("could not install signal handlers; stop with SIGKILL");
+                    std::future::pending::<()>().await
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            tracing::info!("shutting down: finishing open requests");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
-    tracing::info!("shutting down: finishing open requests");
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing open requests");
+    }
 }

@@ -5,10 +5,20 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "latchkey", version, about = "A self-hosted account portal in one binary")]
+#[command(
+    name = "latchkey",
+    version,
+    about = "A self-hosted account portal in one binary"
+)]
 pub struct Cli {
     /// Configuration file.
-    #[arg(long, global = true, value_name = "FILE", default_value = "./config.toml", env = "LATCHKEY_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = "./config.toml",
+        env = "LATCHKEY_CONFIG"
+    )]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -124,7 +124,9 @@ struct RawStorage {
 
 impl Default for RawStorage {
     fn default() -> Self {
-        Self { data_dir: "./data".into() }
+        Self {
+            data_dir: "./data".into(),
+        }
     }
 }
 
@@ -137,7 +139,10 @@ struct RawSessions {
 
 impl Default for RawSessions {
     fn default() -> Self {
-        Self { idle_timeout: "30m".into(), absolute_timeout: "12h".into() }
+        Self {
+            idle_timeout: "30m".into(),
+            absolute_timeout: "12h".into(),
+        }
     }
 }
 
@@ -187,7 +192,10 @@ struct RawLog {
 
 impl Default for RawLog {
     fn default() -> Self {
-        Self { level: "info".into(), format: "text".into() }
+        Self {
+            level: "info".into(),
+            format: "text".into(),
+        }
     }
 }
 
@@ -223,7 +231,11 @@ impl Config {
         };
         let raw: RawConfig = serde_path_to_error::deserialize(table).map_err(|e| {
             let (key, reason) = describe_serde_error(&e);
-            ConfigError { origin: origin_of(&key), key, reason }
+            ConfigError {
+                origin: origin_of(&key),
+                key,
+                reason,
+            }
         })?;
         let fail = |key: &str, reason: String| ConfigError {
             origin: origin_of(key),
@@ -240,7 +252,13 @@ fn validate(
     fail: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<Config, ConfigError> {
     let listen: SocketAddr = raw.server.listen.parse().map_err(|_| {
-        fail("server.listen", format!("`{}` is not an address and port like 127.0.0.1:8080", raw.server.listen))
+        fail(
+            "server.listen",
+            format!(
+                "`{}` is not an address and port like 127.0.0.1:8080",
+                raw.server.listen
+            ),
+        )
     })?;
     let public_url = raw.server.public_url.trim_end_matches('/').to_owned();
     let host = public_url
@@ -249,14 +267,17 @@ fn validate(
     if host.is_none_or(|h| h.is_empty() || h.contains(char::is_whitespace)) {
         return Err(fail(
             "server.public_url",
-            format!("`{}` must be an http:// or https:// URL", raw.server.public_url),
+            format!(
+                "`{}` must be an http:// or https:// URL",
+                raw.server.public_url
+            ),
         ));
     }
     if raw.storage.data_dir.trim().is_empty() {
         return Err(fail("storage.data_dir", "must name a folder".into()));
     }
-    let idle_timeout = parse_duration(&raw.sessions.idle_timeout)
-        .map_err(|r| fail("sessions.idle_timeout", r))?;
+    let idle_timeout =
+        parse_duration(&raw.sessions.idle_timeout).map_err(|r| fail("sessions.idle_timeout", r))?;
     let absolute_timeout = parse_duration(&raw.sessions.absolute_timeout)
         .map_err(|r| fail("sessions.absolute_timeout", r))?;
     if absolute_timeout < idle_timeout {
@@ -269,7 +290,12 @@ fn validate(
         u32::try_from(value)
             .ok()
             .filter(|v| (1..=1_000_000).contains(v))
-            .ok_or_else(|| fail(key, format!("{value} is not a whole number from 1 to 1000000")))
+            .ok_or_else(|| {
+                fail(
+                    key,
+                    format!("{value} is not a whole number from 1 to 1000000"),
+                )
+            })
     };
     let max_concurrent_hashes = match raw.sign_in.max_concurrent_hashes {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -296,22 +322,40 @@ fn validate(
     let json = match raw.log.format.as_str() {
         "text" => false,
         "json" => true,
-        other => return Err(fail("log.format", format!("`{other}` is not \"text\" or \"json\""))),
+        other => {
+            return Err(fail(
+                "log.format",
+                format!("`{other}` is not \"text\" or \"json\""),
+            ));
+        }
     };
     if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
-        return Err(fail("log.level", format!("`{}` is not a log filter like \"info\"", raw.log.level)));
+        return Err(fail(
+            "log.level",
+            format!("`{}` is not a log filter like \"info\"", raw.log.level),
+        ));
     }
     Ok(Config {
         source: path.to_owned(),
-        server: ServerConfig { listen, public_url, trust_forwarded_for: raw.server.trust_forwarded_for },
+        server: ServerConfig {
+            listen,
+            public_url,
+            trust_forwarded_for: raw.server.trust_forwarded_for,
+        },
         data_dir: PathBuf::from(raw.storage.data_dir),
-        sessions: SessionConfig { idle_timeout, absolute_timeout },
+        sessions: SessionConfig {
+            idle_timeout,
+            absolute_timeout,
+        },
         sign_in,
         accounts: crate::domain::AccountSettings {
             self_service_profile_updates: raw.accounts.self_service_profile_updates,
             require_2fa_for_local_users: raw.accounts.require_2fa_for_local_users,
         },
-        log: LogConfig { level: raw.log.level, json },
+        log: LogConfig {
+            level: raw.log.level,
+            json,
+        },
     })
 }
 
@@ -322,7 +366,9 @@ fn apply_env(
 ) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut overrides = BTreeMap::new();
     for (var, value) in env {
-        let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         if ENV_NOT_KEYS.contains(&var.as_str()) || rest.is_empty() {
             continue;
         }
@@ -347,7 +393,9 @@ fn apply_env(
             let entry = node
                 .entry(part.clone())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            node = entry.as_table_mut().ok_or_else(|| bad("names a key inside a value that is not a section"))?;
+            node = entry
+                .as_table_mut()
+                .ok_or_else(|| bad("names a key inside a value that is not a section"))?;
         }
         node.insert(last.clone(), parsed);
         overrides.insert(key, var);
@@ -362,7 +410,11 @@ fn describe_serde_error(e: &serde_path_to_error::Error<toml::de::Error>) -> (Str
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default();
         let key = if path.is_empty() || path.ends_with(field) {
-            if path.is_empty() { field.to_owned() } else { path }
+            if path.is_empty() {
+                field.to_owned()
+            } else {
+                path
+            }
         } else {
             format!("{path}.{field}")
         };
@@ -375,7 +427,9 @@ fn describe_serde_error(e: &serde_path_to_error::Error<toml::de::Error>) -> (Str
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let reason = || format!("`{text}` is not a duration like \"30s\", \"15m\", \"12h\" or \"7d\"");
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(reason)?;
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(reason)?;
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().map_err(|_| reason())?;
     let seconds = match unit {
@@ -386,7 +440,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(reason()),
     };
     if number == 0 || number > 3650 * 86_400 {
-        return Err(format!("`{text}` must be more than zero and at most ten years"));
+        return Err(format!(
+            "`{text}` must be more than zero and at most ten years"
+        ));
     }
     Ok(Duration::from_secs(number * seconds))
 }
@@ -410,7 +466,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             if line.contains(" = ") && !line.starts_with('#') {
-                assert!(lines[i - 1].starts_with('#'), "key without a comment: {line}");
+                assert!(
+                    lines[i - 1].starts_with('#'),
+                    "key without a comment: {line}"
+                );
             }
         }
     }
@@ -425,7 +484,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let err = load("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n", &[]).unwrap_err();
-        assert_eq!((err.origin.as_str(), err.key.as_str()), ("test.toml", "server.lisen"));
+        assert_eq!(
+            (err.origin.as_str(), err.key.as_str()),
+            ("test.toml", "server.lisen")
+        );
         assert_eq!(err.reason, "unknown key");
         let err = load("[nope]\n", &[]).unwrap_err();
         assert_eq!(err.key, "nope");
@@ -448,9 +510,20 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file_and_is_named_in_errors() {
-        let config = load("", &[("LATCHKEY_SERVER__LISTEN", "0.0.0.0:9000"), ("PATH", "/bin")]).unwrap();
+        let config = load(
+            "",
+            &[
+                ("LATCHKEY_SERVER__LISTEN", "0.0.0.0:9000"),
+                ("PATH", "/bin"),
+            ],
+        )
+        .unwrap();
         assert_eq!(config.server.listen.to_string(), "0.0.0.0:9000");
-        let config = load("", &[("LATCHKEY_ACCOUNTS__SELF_SERVICE_PROFILE_UPDATES", "false")]).unwrap();
+        let config = load(
+            "",
+            &[("LATCHKEY_ACCOUNTS__SELF_SERVICE_PROFILE_UPDATES", "false")],
+        )
+        .unwrap();
         assert!(!config.accounts.self_service_profile_updates);
         let err = load("", &[("LATCHKEY_SERVER__LISTEN", "nowhere")]).unwrap_err();
         assert_eq!(err.origin, "environment variable LATCHKEY_SERVER__LISTEN");
@@ -463,7 +536,16 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
-        for bad in ["", "m", "10", "10 m", "0s", "-5m", "1y", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "m",
+            "10",
+            "10 m",
+            "0s",
+            "-5m",
+            "1y",
+            "99999999999999999999s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

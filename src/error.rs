@@ -87,8 +87,13 @@ impl IntoResponse for AppError {
         }
         let (status, title, message) = self.parts();
         let mut response = (status, message.clone()).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-        response.extensions_mut().insert(ErrorPage { title, message });
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+            .extensions_mut()
+            .insert(ErrorPage { title, message });
         response
     }
 }
@@ -98,6 +103,7 @@ impl From<AccountsError> for AppError {
         match e {
             AccountsError::Forbidden(why) => AppError::Forbidden(why),
             AccountsError::LinkInvalid => AppError::LinkInvalid,
+            AccountsError::NotFound(_) => AppError::NotFound,
             AccountsError::Invalid(_) => AppError::BadRequest("The form has errors."),
             AccountsError::BadCredentials => AppError::BadRequest("Incorrect email or password."),
             AccountsError::Throttled { .. } => AppError::BadRequest("Too many attempts."),

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use latchkey::accounts::users::{NewUserForm, add_user_now};
 use latchkey::accounts::AccountsError;
+use latchkey::accounts::users::{NewUserForm, add_user_now};
 use latchkey::app::{App, shutdown_signal};
 use latchkey::cli::{AddUser, Cli, Command, UserCommand};
 use latchkey::config::Config;
@@ -65,6 +65,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listen = config.server.listen;
         let data_dir = config.data_dir.clone();
+        let shutdown = shutdown_signal();
         let app = App::build(config).context("opening the data file")?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -77,7 +78,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
             "Latchkey listening on http://{local}"
         );
         app.announce_setup_link().await?;
-        app.serve(listener, shutdown_signal()).await?;
+        app.serve(listener, shutdown).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })
@@ -93,7 +94,10 @@ fn add_user(config: &Config, args: &AddUser) -> anyhow::Result<()> {
         eprint!("Password for {} (12–128 characters): ", args.email);
     }
     let mut password = String::new();
-    std::io::stdin().lock().read_line(&mut password).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
         bail!("no password on standard input");
@@ -107,12 +111,19 @@ fn add_user(config: &Config, args: &AddUser) -> anyhow::Result<()> {
     };
     match add_user_now(&store, &form, args.admin) {
         Ok(user) => {
-            let role = if args.admin { " as Global Administrator" } else { "" };
+            let role = if args.admin {
+                " as Global Administrator"
+            } else {
+                ""
+            };
             println!("created user {} <{}>{role}", user.id, user.email);
             Ok(())
         }
         Err(AccountsError::Invalid(errors)) => {
-            let lines: Vec<String> = errors.iter().map(|(field, message)| format!("  {field}: {message}")).collect();
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|(field, message)| format!("  {field}: {message}"))
+                .collect();
             bail!("the user was not created:\n{}", lines.join("\n"))
         }
         Err(e) => Err(e.into()),
@@ -122,7 +133,10 @@ fn add_user(config: &Config, args: &AddUser) -> anyhow::Result<()> {
 fn list_users(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let roles = store.roles()?;
-    println!("{:<6} {:<32} {:<28} {:<8} {:<24} LAST SIGN-IN", "ID", "EMAIL", "NAME", "STATUS", "ROLES");
+    println!(
+        "{:<6} {:<32} {:<28} {:<8} {:<24} LAST SIGN-IN",
+        "ID", "EMAIL", "NAME", "STATUS", "ROLES"
+    );
     for user in store.users()? {
         let names: Vec<&str> = user
             .roles
@@ -135,8 +149,13 @@ fn list_users(config: &Config) -> anyhow::Result<()> {
             user.email,
             user.full_name(),
             format!("{:?}", user.status),
-            if names.is_empty() { "-".to_owned() } else { names.join(", ") },
-            user.last_sign_in_at.map_or_else(|| "never".to_owned(), time::display),
+            if names.is_empty() {
+                "-".to_owned()
+            } else {
+                names.join(", ")
+            },
+            user.last_sign_in_at
+                .map_or_else(|| "never".to_owned(), time::display),
         );
     }
     Ok(())

@@ -47,12 +47,19 @@ pub fn hash_now(password: &str) -> Result<String, AccountsError> {
 
 /// Verifies on the current thread. A malformed stored hash verifies nothing.
 pub fn verify_now(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(phc).is_ok_and(|parsed| {
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 impl PasswordHasher {
     pub fn new(max_concurrent: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), decoy: Arc::new(OnceCell::new()) }
+        Self {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            decoy: Arc::new(OnceCell::new()),
+        }
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AccountsError> {
@@ -61,7 +68,11 @@ impl PasswordHasher {
 
     /// Checks `password` against `phc`; with no hash (unknown user, or one who
     /// has never set a password) it checks a decoy and answers false.
-    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, AccountsError> {
+    pub async fn verify(
+        &self,
+        password: String,
+        phc: Option<String>,
+    ) -> Result<bool, AccountsError> {
         let (phc, real) = match phc {
             Some(phc) => (phc, true),
             None => (self.decoy().await?, false),
@@ -85,9 +96,18 @@ impl PasswordHasher {
             .cloned()
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AccountsError> {
-        let _permit = self.permits.acquire().await.map_err(|e| AccountsError::Hashing(e.to_string()))?;
-        tokio::task::spawn_blocking(f).await.map_err(|e| AccountsError::Hashing(e.to_string()))
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AccountsError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| AccountsError::Hashing(e.to_string()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| AccountsError::Hashing(e.to_string()))
     }
 }
 
@@ -98,9 +118,17 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_decoys_never_match() {
         let hasher = PasswordHasher::new(2);
-        let phc = hasher.hash("correct horse battery staple".into()).await.unwrap();
+        let phc = hasher
+            .hash("correct horse battery staple".into())
+            .await
+            .unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(hasher.verify("correct horse battery staple".into(), Some(phc.clone())).await.unwrap());
+        assert!(
+            hasher
+                .verify("correct horse battery staple".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("wrong".into(), Some(phc)).await.unwrap());
         assert!(!hasher.verify("anything".into(), None).await.unwrap());
         assert!(!verify_now("x", "not a hash"));

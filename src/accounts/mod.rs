@@ -47,12 +47,20 @@ impl FieldErrors {
     }
 
     /// Keeps the parsed value, or records the message and yields `None`.
-    pub fn check<T, E: ToString>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: ToString>(
+        &mut self,
+        field: &'static str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         result.map_err(|e| self.add(field, e.to_string())).ok()
     }
 
     pub fn into_result(self) -> Result<(), AccountsError> {
-        if self.is_empty() { Ok(()) } else { Err(AccountsError::Invalid(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AccountsError::Invalid(self))
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
@@ -72,6 +80,8 @@ pub enum AccountsError {
     Forbidden(&'static str),
     #[error("the link is not valid any more")]
     LinkInvalid,
+    #[error("no such {0}")]
+    NotFound(&'static str),
     #[error(transparent)]
     Store(StoreError),
     #[error("password hashing failed: {0}")]
@@ -82,6 +92,7 @@ impl From<StoreError> for AccountsError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::LinkInvalid => AccountsError::LinkInvalid,
+            StoreError::NotFound(what) => AccountsError::NotFound(what),
             other => AccountsError::Store(other),
         }
     }

@@ -24,7 +24,11 @@ impl ProfileForm {
             first_name: user.first_name.to_string(),
             last_name: user.last_name.to_string(),
             email: Some(user.email.to_string()),
-            phone: user.phone.as_ref().map(ToString::to_string).unwrap_or_default(),
+            phone: user
+                .phone
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         }
     }
 }
@@ -36,9 +40,15 @@ impl Accounts {
     }
 
     /// Saves the user's own details. Invalid input changes nothing.
-    pub async fn update_own_profile(&self, who: &SignedIn, form: &ProfileForm) -> Result<User, AccountsError> {
+    pub async fn update_own_profile(
+        &self,
+        who: &SignedIn,
+        form: &ProfileForm,
+    ) -> Result<User, AccountsError> {
         if !self.may_edit_own_profile(who)? {
-            return Err(AccountsError::Forbidden("self-service profile updates are turned off"));
+            return Err(AccountsError::Forbidden(
+                "self-service profile updates are turned off",
+            ));
         }
         let mut errors = FieldErrors::default();
         let first_name = errors.check("first_name", PersonName::parse(&form.first_name));
@@ -50,14 +60,17 @@ impl Accounts {
             errors.add("email", "Changing your email address is not available yet.");
         }
         errors.into_result()?;
-        let (Some(first_name), Some(last_name), Some(phone)) = (first_name, last_name, phone) else {
+        let (Some(first_name), Some(last_name), Some(phone)) = (first_name, last_name, phone)
+        else {
             unreachable!("no errors means every field parsed");
         };
         let id = who.user.id;
         let user = self
             .store
             .blocking(move |s| {
-                let mut user = s.user(id)?.ok_or(crate::store::StoreError::LinkInvalid)?;
+                let mut user = s
+                    .user(id)?
+                    .ok_or(crate::store::StoreError::NotFound("user"))?;
                 user.first_name = first_name;
                 user.last_name = last_name;
                 user.phone = phone;

@@ -37,23 +37,39 @@ impl SessionManager {
         // Refresh often enough that an active session never idles out.
         let touch_every = (config.idle_timeout.as_secs() / 2).clamp(1, 60) as i64;
         let worker = record_activity(store.clone(), rx);
-        (Self { store, config, touches, touch_every }, worker)
+        (
+            Self {
+                store,
+                config,
+                touches,
+                touch_every,
+            },
+            worker,
+        )
     }
 
     /// Opens a session for `user`; the token goes to the browser, only its hash is kept.
     pub async fn create(&self, user: UserId) -> Result<Token, StoreError> {
         let token = Token::generate();
         let now = time::now();
-        let session =
-            Session { user_id: user, created_at: now, last_seen_at: now, csrf: Token::generate().as_text() };
+        let session = Session {
+            user_id: user,
+            created_at: now,
+            last_seen_at: now,
+            csrf: Token::generate().as_text(),
+        };
         let hash = token.hash();
-        self.store.blocking(move |s| s.insert_session(hash, &session)).await?;
+        self.store
+            .blocking(move |s| s.insert_session(hash, &session))
+            .await?;
         Ok(token)
     }
 
     /// The live session behind a cookie value, if any. Reads only.
     pub fn resolve(&self, cookie: &str) -> Result<Option<SignedIn>, StoreError> {
-        let Some(token) = Token::parse(cookie) else { return Ok(None) };
+        let Some(token) = Token::parse(cookie) else {
+            return Ok(None);
+        };
         let hash = token.hash();
         let Some((session, user, permissions)) = self.store.session_context(hash)? else {
             return Ok(None);
@@ -66,7 +82,12 @@ impl SessionManager {
             // The worker only stops at shutdown, when a lost touch doesn't matter.
             let _ = self.touches.send(hash);
         }
-        Ok(Some(SignedIn { hash, session, user, permissions }))
+        Ok(Some(SignedIn {
+            hash,
+            session,
+            user,
+            permissions,
+        }))
     }
 
     pub async fn end(&self, hash: TokenHash) -> Result<(), StoreError> {
@@ -75,8 +96,13 @@ impl SessionManager {
 
     /// Deletes sessions past their timeouts; run periodically.
     pub async fn sweep(&self, now: Timestamp) -> Result<usize, StoreError> {
-        let SessionConfig { idle_timeout, absolute_timeout } = self.config;
-        self.store.blocking(move |s| s.delete_expired_sessions(now, idle_timeout, absolute_timeout)).await
+        let SessionConfig {
+            idle_timeout,
+            absolute_timeout,
+        } = self.config;
+        self.store
+            .blocking(move |s| s.delete_expired_sessions(now, idle_timeout, absolute_timeout))
+            .await
     }
 
     pub fn idle_timeout(&self) -> Duration {

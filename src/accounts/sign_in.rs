@@ -19,7 +19,12 @@ pub struct SignedInUser {
 }
 
 impl Accounts {
-    pub async fn sign_in(&self, email: &str, password: String, client: IpAddr) -> Result<SignedInUser, AccountsError> {
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+        client: IpAddr,
+    ) -> Result<SignedInUser, AccountsError> {
         let account_key = format!("account:{}", email::normalize(email));
         let address_key = format!("address:{client}");
         let limits = self.config.sign_in;
@@ -29,7 +34,9 @@ impl Accounts {
             (account_key.as_str(), limits.max_failures_per_account),
             (address_key.as_str(), limits.max_failures_per_address),
         ];
-        if let ThrottleVerdict::Locked { retry_after } = self.store.throttle_check(&check, window, now)? {
+        if let ThrottleVerdict::Locked { retry_after } =
+            self.store.throttle_check(&check, window, now)?
+        {
             return Err(AccountsError::Throttled { retry_after });
         }
         let (account, address) = (account_key.clone(), address_key.clone());

@@ -35,17 +35,27 @@ impl NewUserForm {
         let first_name = errors.check("first_name", PersonName::parse(&self.first_name));
         let last_name = errors.check("last_name", PersonName::parse(&self.last_name));
         let email = errors.check("email", Email::parse(&self.email));
-        let personal = [self.email.as_str(), self.first_name.as_str(), self.last_name.as_str()];
+        let personal = [
+            self.email.as_str(),
+            self.first_name.as_str(),
+            self.last_name.as_str(),
+        ];
         let password = errors.check("password", NewPassword::parse(&self.password, &personal));
         if self.password != self.password_confirm {
             errors.add("password_confirm", "The passwords don't match.");
         }
-        errors.into_result()?;
         match (first_name, last_name, email, password) {
-            (Some(first_name), Some(last_name), Some(email), Some(password)) => {
-                Ok(ValidNewUser { first_name, last_name, email, password })
+            (Some(first_name), Some(last_name), Some(email), Some(password))
+                if errors.is_empty() =>
+            {
+                Ok(ValidNewUser {
+                    first_name,
+                    last_name,
+                    email,
+                    password,
+                })
             }
-            _ => unreachable!("no errors means every field parsed"),
+            _ => Err(AccountsError::Invalid(errors)),
         }
     }
 }
@@ -59,7 +69,11 @@ impl ValidNewUser {
             phone: None,
             status: UserStatus::Active,
             password_hash: Some(password_hash),
-            roles: if admin { vec![GLOBAL_ADMINISTRATOR] } else { Vec::new() },
+            roles: if admin {
+                vec![GLOBAL_ADMINISTRATOR]
+            } else {
+                Vec::new()
+            },
             created_at: time::now(),
         }
     }
@@ -81,7 +95,9 @@ pub fn email_taken_as_field_error(e: StoreError) -> AccountsError {
 pub fn add_user_now(store: &Store, form: &NewUserForm, admin: bool) -> Result<User, AccountsError> {
     let valid = form.validate()?;
     let hash = hashing::hash_now(valid.password.expose())?;
-    let user = store.insert_user(valid.into_new_user(hash, admin)).map_err(email_taken_as_field_error)?;
+    let user = store
+        .insert_user(valid.into_new_user(hash, admin))
+        .map_err(email_taken_as_field_error)?;
     // A user exists now, so any pending set-up link must stop working.
     store.remove_setup_tokens()?;
     Ok(user)

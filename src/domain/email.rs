@@ -33,9 +33,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !value
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
+            && !value.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+            });
         if !valid {
             return Err("Enter an email address like name@example.com.");
         }
@@ -91,8 +91,17 @@ mod tests {
     #[test]
     fn rejects_malformed_addresses() {
         for bad in [
-            "", "   ", "plain", "@example.com", "a@b", "a@.com", "a@com.", "a b@example.com",
-            "a@@example.com", "a@exa..mple.com", "<a@example.com>",
+            "",
+            "   ",
+            "plain",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a@com.",
+            "a b@example.com",
+            "a@@example.com",
+            "a@exa..mple.com",
+            "<a@example.com>",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
@@ -109,7 +118,17 @@ mod tests {
     #[test]
     fn never_panics_on_arbitrary_input() {
         // A cheap property test over a spread of awkward strings.
-        let pieces = ["", "@", ".", "a", "é", "\u{0}", " ", "\u{202e}", "x".repeat(300).leak()];
+        let pieces = [
+            "",
+            "@",
+            ".",
+            "a",
+            "é",
+            "\u{0}",
+            " ",
+            "\u{202e}",
+            "x".repeat(300).leak(),
+        ];
         for a in pieces {
             for b in pieces {
                 for c in pieces {

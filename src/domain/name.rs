@@ -20,7 +20,10 @@ impl PersonName {
         if value.chars().count() > MAX_LEN {
             return Err("Names can be at most 64 characters long.");
         }
-        if value.chars().any(|c| c.is_control() || matches!(c, '<' | '>')) {
+        if value
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '<' | '>'))
+        {
             return Err("Names can't contain control characters or angle brackets.");
         }
         Ok(Self(value.to_owned()))
@@ -32,7 +35,11 @@ impl PersonName {
 
     /// The first letter, upper-cased, for the profile initials.
     pub fn initial(&self) -> String {
-        self.0.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
+        self.0
+            .chars()
+            .next()
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default()
     }
 }
 

@@ -36,14 +36,25 @@ impl NewPassword {
             return reject("Use at most 128 characters.");
         }
         let lowered = password.to_lowercase();
-        if personal.iter().any(|p| !p.trim().is_empty() && p.trim().to_lowercase() == lowered) {
+        if personal
+            .iter()
+            .any(|p| !p.trim().is_empty() && p.trim().to_lowercase() == lowered)
+        {
             return reject("Don't use your email address or name as your password.");
         }
         // zxcvbn matches user inputs as lower-case words; an email also
         // contributes its local part and the words of its domain.
         let mut words: Vec<String> = Vec::new();
-        for item in personal.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()) {
-            words.extend(item.split(['@', '.', ' ', '-', '_', '+']).filter(|w| w.len() > 2).map(str::to_owned));
+        for item in personal
+            .iter()
+            .map(|p| p.trim().to_lowercase())
+            .filter(|p| !p.is_empty())
+        {
+            words.extend(
+                item.split(['@', '.', ' ', '-', '_', '+'])
+                    .filter(|w| w.len() > 2)
+                    .map(str::to_owned),
+            );
             words.push(item);
         }
         let inputs: Vec<&str> = words.iter().map(String::as_str).collect();

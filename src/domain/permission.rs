@@ -90,8 +90,9 @@ mod tests {
 
     #[test]
     fn set_arithmetic() {
-        let operator: PermissionSet =
-            [Permission::UsersView, Permission::UsersEdit].into_iter().collect();
+        let operator: PermissionSet = [Permission::UsersView, Permission::UsersEdit]
+            .into_iter()
+            .collect();
         assert!(operator.contains(Permission::UsersEdit));
         assert!(!operator.contains(Permission::AuditView));
         assert!(PermissionSet::all().contains(Permission::AuditView));
@@ -103,7 +104,10 @@ mod tests {
         let json = serde_json::to_string(&Permission::UsersDisable2fa).unwrap();
         assert_eq!(json, "\"users.disable_2fa\"");
         for p in Permission::ALL {
-            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", p.as_str()));
+            assert_eq!(
+                serde_json::to_string(&p).unwrap(),
+                format!("\"{}\"", p.as_str())
+            );
         }
     }
 }

@@ -66,14 +66,26 @@ mod tests {
 
     #[test]
     fn accepts_common_formats() {
-        for ok in ["+44 20 7946 0958", "(555) 010-9999", "020.7946.0958", "123456"] {
+        for ok in [
+            "+44 20 7946 0958",
+            "(555) 010-9999",
+            "020.7946.0958",
+            "123456",
+        ] {
             assert!(Phone::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn rejects_the_rest() {
-        for bad in ["12345", "1234567890123456", "call me", "12+34567", "+", "555-CALL-NOW"] {
+        for bad in [
+            "12345",
+            "1234567890123456",
+            "call me",
+            "12+34567",
+            "+",
+            "555-CALL-NOW",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }

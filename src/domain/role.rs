@@ -37,7 +37,11 @@ impl Role {
             id: OPERATOR,
             name: "Operator".into(),
             description: "Views, edits and invites users.".into(),
-            permissions: vec![Permission::UsersView, Permission::UsersEdit, Permission::UsersInvite],
+            permissions: vec![
+                Permission::UsersView,
+                Permission::UsersEdit,
+                Permission::UsersInvite,
+            ],
             locked: false,
         }
     }

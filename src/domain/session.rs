@@ -32,11 +32,19 @@ mod tests {
 
     #[test]
     fn idle_and_absolute_timeouts() {
-        let s = Session { user_id: 1, created_at: 1000, last_seen_at: 1500, csrf: String::new() };
+        let s = Session {
+            user_id: 1,
+            created_at: 1000,
+            last_seen_at: 1500,
+            csrf: String::new(),
+        };
         let (idle, abs) = (Duration::from_secs(600), Duration::from_secs(3600));
         assert!(!s.is_expired(2099, idle, abs));
         assert!(s.is_expired(2100, idle, abs));
-        let busy = Session { last_seen_at: 4590, ..s };
+        let busy = Session {
+            last_seen_at: 4590,
+            ..s
+        };
         assert!(busy.is_expired(4600, idle, abs));
     }
 }

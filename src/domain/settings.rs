@@ -12,6 +12,9 @@ pub struct AccountSettings {
 
 impl Default for AccountSettings {
     fn default() -> Self {
-        Self { self_service_profile_updates: true, require_2fa_for_local_users: false }
+        Self {
+            self_service_profile_updates: true,
+            require_2fa_for_local_users: false,
+        }
     }
 }

@@ -20,13 +20,20 @@ pub fn decode<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&found, body)) if found == version => serde_json::from_slice(body)
-            .map_err(|e| StoreError::Corrupt { table, reason: e.to_string() }),
+        Some((&found, body)) if found == version => {
+            serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
+                table,
+                reason: e.to_string(),
+            })
+        }
         Some((&found, _)) => Err(StoreError::Corrupt {
             table,
             reason: format!("record version {found}, expected {version}"),
         }),
-        None => Err(StoreError::Corrupt { table, reason: "empty record".into() }),
+        None => Err(StoreError::Corrupt {
+            table,
+            reason: "empty record".into(),
+        }),
     }
 }
 

@@ -14,21 +14,29 @@ use serde::Deserialize;
 
 use super::{Store, StoreError, codec, roles, settings, tables, users};
 use crate::domain::time::Timestamp;
-use crate::domain::{AccountSettings, Email, PersonName, Phone, Role, RoleId, SignInMethod, User, UserStatus};
+use crate::domain::{
+    AccountSettings, Email, PersonName, Phone, Role, RoleId, SignInMethod, User, UserStatus,
+};
 
 pub const SCHEMA_VERSION: u64 = 2;
 
 pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<(), StoreError> {
     let found = store.write(|tx| {
         create_tables(tx)?;
-        let version = tx.open_table(tables::META)?.get("schema_version")?.map(|v| v.value());
+        let version = tx
+            .open_table(tables::META)?
+            .get("schema_version")?
+            .map(|v| v.value());
         if version.is_none() {
             initialise(tx, initial_settings)?;
         }
         Ok(version.unwrap_or(SCHEMA_VERSION))
     })?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     if found < 2 {
         store.write(migrate_1_to_2)?;
@@ -124,10 +132,19 @@ mod tests {
             let v1 = br#"{"id":1,"first_name":"Emma","last_name":"Wright","email":"Emma@Example.com","phone":null,"status":"Active","password_hash":null,"roles":[1],"created_at":1700000000,"last_sign_in_at":null}"#;
             let mut record = vec![1u8];
             record.extend_from_slice(v1);
-            tx.open_table(tables::USERS).unwrap().insert(1, record.as_slice()).unwrap();
-            tx.open_table(tables::USERS_BY_EMAIL).unwrap().insert("emma@example.com", 1).unwrap();
+            tx.open_table(tables::USERS)
+                .unwrap()
+                .insert(1, record.as_slice())
+                .unwrap();
+            tx.open_table(tables::USERS_BY_EMAIL)
+                .unwrap()
+                .insert("emma@example.com", 1)
+                .unwrap();
             let role = codec::encode(1, &Role::global_administrator());
-            tx.open_table(tables::ROLES).unwrap().insert(1, role.as_slice()).unwrap();
+            tx.open_table(tables::ROLES)
+                .unwrap()
+                .insert(1, role.as_slice())
+                .unwrap();
         }
         tx.commit().unwrap();
     }
@@ -145,14 +162,24 @@ mod tests {
         // Opening again is a no-op, and the version stays at the newest.
         let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
         assert_eq!(store.users().unwrap().len(), 1);
-        let version = store.read(|tx| Ok(tx.open_table(tables::META)?.get("schema_version")?.map(|v| v.value()))).unwrap();
+        let version = store
+            .read(|tx| {
+                Ok(tx
+                    .open_table(tables::META)?
+                    .get("schema_version")?
+                    .map(|v| v.value()))
+            })
+            .unwrap();
         assert_eq!(version, Some(SCHEMA_VERSION));
     }
 
     #[test]
     fn a_new_file_has_the_built_in_roles_and_initial_settings() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = AccountSettings { self_service_profile_updates: false, require_2fa_for_local_users: true };
+        let settings = AccountSettings {
+            self_service_profile_updates: false,
+            require_2fa_for_local_users: true,
+        };
         let store = Store::open(dir.path(), settings).unwrap();
         let names: Vec<String> = store.roles().unwrap().into_iter().map(|r| r.name).collect();
         assert_eq!(names, ["Global Administrator", "Operator"]);
@@ -169,18 +196,28 @@ mod tests {
         {
             let db = redb::Database::create(dir.path().join(FILE_NAME)).unwrap();
             let tx = db.begin_write().unwrap();
-            tx.open_table(tables::META).unwrap().insert("schema_version", 99).unwrap();
+            tx.open_table(tables::META)
+                .unwrap()
+                .insert("schema_version", 99)
+                .unwrap();
             tx.commit().unwrap();
         }
-        let err = Store::open(dir.path(), AccountSettings::default()).err().unwrap();
-        assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
+        let err = Store::open(dir.path(), AccountSettings::default())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, StoreError::NewerSchema { found: 99, .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_second_process_is_told_the_file_is_in_use() {
         let dir = tempfile::tempdir().unwrap();
         let _first = Store::open(dir.path(), AccountSettings::default()).unwrap();
-        let err = Store::open(dir.path(), AccountSettings::default()).err().unwrap();
+        let err = Store::open(dir.path(), AccountSettings::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, StoreError::InUse(_)), "{err}");
     }
 }

@@ -35,13 +35,20 @@ pub const FILE_NAME: &str = "latchkey.redb";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("can't create the data folder {path}: {source}")]
-    Folder { path: PathBuf, source: std::io::Error },
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the data file {0} is in use by another Latchkey process; stop it first")]
     InUse(PathBuf),
-    #[error("the data file was written by a newer Latchkey (schema {found}, this one knows {supported})")]
+    #[error(
+        "the data file was written by a newer Latchkey (schema {found}, this one knows {supported})"
+    )]
     NewerSchema { found: u64, supported: u64 },
     #[error("a record in table {table} can't be read: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    #[error("no such {0}")]
+    NotFound(&'static str),
     #[error("that link is not valid any more")]
     LinkInvalid,
     #[error("that email address is already in use")]
@@ -81,14 +88,19 @@ impl Store {
     /// Opens (or creates) the data file in `data_dir` and brings its schema up
     /// to date. `initial_settings` seeds the account settings of a new file.
     pub fn open(data_dir: &Path, initial_settings: AccountSettings) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StoreError::Folder { path: data_dir.to_owned(), source })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Folder {
+            path: data_dir.to_owned(),
+            source,
+        })?;
         let path = data_dir.join(FILE_NAME);
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
             other => StoreError::Database(other.into()),
         })?;
-        let store = Self { db: Arc::new(db), writes: Arc::new(AtomicU64::new(0)) };
+        let store = Self {
+            db: Arc::new(db),
+            writes: Arc::new(AtomicU64::new(0)),
+        };
         migrations::run(&store, initial_settings)?;
         Ok(store)
     }
@@ -119,13 +131,19 @@ impl Store {
         .unwrap_or(false)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let tx = self.db.begin_read()?;
         f(&tx)
     }
 
     /// One write transaction; dropped uncommitted (so changing nothing) when `f` fails.
-    fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let tx = self.db.begin_write()?;
         let out = f(&tx)?;
         tx.commit()?;

@@ -25,12 +25,22 @@ pub struct OneTimeToken {
 
 impl Store {
     /// Replaces any earlier set-up link with this one.
-    pub fn replace_setup_token(&self, hash: TokenHash, expires_at: Timestamp) -> Result<(), StoreError> {
+    pub fn replace_setup_token(
+        &self,
+        hash: TokenHash,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             remove_tokens(tx, TokenPurpose::Setup)?;
-            let token = OneTimeToken { purpose: TokenPurpose::Setup, user_id: None, expires_at };
-            tx.open_table(tables::ONE_TIME_TOKENS)?
-                .insert(hash.0.as_slice(), codec::encode(TOKEN_VERSION, &token).as_slice())?;
+            let token = OneTimeToken {
+                purpose: TokenPurpose::Setup,
+                user_id: None,
+                expires_at,
+            };
+            tx.open_table(tables::ONE_TIME_TOKENS)?.insert(
+                hash.0.as_slice(),
+                codec::encode(TOKEN_VERSION, &token).as_slice(),
+            )?;
             Ok(())
         })
     }
@@ -44,7 +54,9 @@ impl Store {
     ) -> Result<Option<OneTimeToken>, StoreError> {
         self.read(|tx| {
             let table = tx.open_table(tables::ONE_TIME_TOKENS)?;
-            let Some(v) = table.get(hash.0.as_slice())? else { return Ok(None) };
+            let Some(v) = table.get(hash.0.as_slice())? else {
+                return Ok(None);
+            };
             let token: OneTimeToken = codec::decode("one_time_tokens", TOKEN_VERSION, v.value())?;
             Ok((token.purpose == purpose && token.expires_at > now).then_some(token))
         })
@@ -65,7 +77,8 @@ impl Store {
                 .get(hash.0.as_slice())?
                 .map(|v| codec::decode::<OneTimeToken>("one_time_tokens", TOKEN_VERSION, v.value()))
                 .transpose()?;
-            let valid = token.is_some_and(|t| t.purpose == TokenPurpose::Setup && t.expires_at > now);
+            let valid =
+                token.is_some_and(|t| t.purpose == TokenPurpose::Setup && t.expires_at > now);
             if !valid || tx.open_table(tables::USERS)?.len()? > 0 {
                 return Err(StoreError::LinkInvalid);
             }

@@ -25,16 +25,23 @@ impl Store {
 
 pub(super) fn read_role(tx: &ReadTransaction, id: RoleId) -> Result<Option<Role>, StoreError> {
     let table = tx.open_table(tables::ROLES)?;
-    table.get(id)?.map(|v| codec::decode("roles", ROLE_VERSION, v.value())).transpose()
+    table
+        .get(id)?
+        .map(|v| codec::decode("roles", ROLE_VERSION, v.value()))
+        .transpose()
 }
 
 pub(super) fn put_role(tx: &WriteTransaction, role: &Role) -> Result<(), StoreError> {
-    tx.open_table(tables::ROLES)?.insert(role.id, codec::encode(ROLE_VERSION, role).as_slice())?;
+    tx.open_table(tables::ROLES)?
+        .insert(role.id, codec::encode(ROLE_VERSION, role).as_slice())?;
     Ok(())
 }
 
 /// The union of the permissions of the user's roles (roles since deleted count for nothing).
-pub(super) fn permissions_of(tx: &ReadTransaction, user: &User) -> Result<PermissionSet, StoreError> {
+pub(super) fn permissions_of(
+    tx: &ReadTransaction,
+    user: &User,
+) -> Result<PermissionSet, StoreError> {
     let mut set = PermissionSet::default();
     for id in &user.roles {
         if let Some(role) = read_role(tx, *id)? {

@@ -14,8 +14,10 @@ const SESSION_VERSION: u8 = 1;
 impl Store {
     pub fn insert_session(&self, hash: TokenHash, session: &Session) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.open_table(tables::SESSIONS)?
-                .insert(hash.0.as_slice(), codec::encode(SESSION_VERSION, session).as_slice())?;
+            tx.open_table(tables::SESSIONS)?.insert(
+                hash.0.as_slice(),
+                codec::encode(SESSION_VERSION, session).as_slice(),
+            )?;
             tx.open_multimap_table(tables::SESSIONS_BY_USER)?
                 .insert(session.user_id, hash.0.as_slice())?;
             Ok(())
@@ -29,9 +31,13 @@ impl Store {
     ) -> Result<Option<(Session, User, PermissionSet)>, StoreError> {
         self.read(|tx| {
             let sessions = tx.open_table(tables::SESSIONS)?;
-            let Some(value) = sessions.get(hash.0.as_slice())? else { return Ok(None) };
+            let Some(value) = sessions.get(hash.0.as_slice())? else {
+                return Ok(None);
+            };
             let session: Session = codec::decode("sessions", SESSION_VERSION, value.value())?;
-            let Some(user) = users::read_user(tx, session.user_id)? else { return Ok(None) };
+            let Some(user) = users::read_user(tx, session.user_id)? else {
+                return Ok(None);
+            };
             let permissions = roles::permissions_of(tx, &user)?;
             Ok(Some((session, user, permissions)))
         })
@@ -66,7 +72,10 @@ impl Store {
                 let Some(bytes) = current else { continue };
                 let mut session: Session = codec::decode("sessions", SESSION_VERSION, &bytes)?;
                 session.last_seen_at = session.last_seen_at.max(at);
-                sessions.insert(hash.0.as_slice(), codec::encode(SESSION_VERSION, &session).as_slice())?;
+                sessions.insert(
+                    hash.0.as_slice(),
+                    codec::encode(SESSION_VERSION, &session).as_slice(),
+                )?;
             }
             Ok(())
         })
@@ -105,7 +114,10 @@ impl Store {
 }
 
 fn remove_session(tx: &WriteTransaction, hash: TokenHash) -> Result<(), StoreError> {
-    let removed = tx.open_table(tables::SESSIONS)?.remove(hash.0.as_slice())?.map(|v| v.value().to_vec());
+    let removed = tx
+        .open_table(tables::SESSIONS)?
+        .remove(hash.0.as_slice())?
+        .map(|v| v.value().to_vec());
     if let Some(bytes) = removed
         && let Ok(session) = codec::decode::<Session>("sessions", SESSION_VERSION, &bytes)
     {

@@ -28,7 +28,9 @@ pub(super) fn put_account_settings(
     tx: &WriteTransaction,
     settings: &AccountSettings,
 ) -> Result<(), StoreError> {
-    tx.open_table(tables::SETTINGS)?
-        .insert(ACCOUNT, codec::encode(SETTINGS_VERSION, settings).as_slice())?;
+    tx.open_table(tables::SETTINGS)?.insert(
+        ACCOUNT,
+        codec::encode(SETTINGS_VERSION, settings).as_slice(),
+    )?;
     Ok(())
 }

@@ -24,7 +24,9 @@ pub struct ThrottleRecord {
 pub enum ThrottleVerdict {
     Allowed,
     /// Locked for this many more seconds.
-    Locked { retry_after: i64 },
+    Locked {
+        retry_after: i64,
+    },
 }
 
 /// A counter key and the failures it allows within one window.
@@ -32,7 +34,12 @@ pub type Limit<'a> = (&'a str, u32);
 
 impl Store {
     /// Read-only check, so refused attempts during a lock cost no write.
-    pub fn throttle_check(&self, limits: &[Limit<'_>], window: i64, now: Timestamp) -> Result<ThrottleVerdict, StoreError> {
+    pub fn throttle_check(
+        &self,
+        limits: &[Limit<'_>],
+        window: i64,
+        now: Timestamp,
+    ) -> Result<ThrottleVerdict, StoreError> {
         self.read(|tx| {
             let table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
             let mut verdict = ThrottleVerdict::Allowed;
@@ -45,7 +52,12 @@ impl Store {
     }
 
     /// Checks every counter and, if none is locked, counts one failure on each.
-    pub fn throttle_reserve(&self, limits: &[Limit<'_>], window: i64, now: Timestamp) -> Result<ThrottleVerdict, StoreError> {
+    pub fn throttle_reserve(
+        &self,
+        limits: &[Limit<'_>],
+        window: i64,
+        now: Timestamp,
+    ) -> Result<ThrottleVerdict, StoreError> {
         self.write(|tx| {
             let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
             let mut records = Vec::with_capacity(limits.len());
@@ -100,14 +112,19 @@ fn decode(bytes: &[u8]) -> Result<ThrottleRecord, StoreError> {
 fn current(record: Option<ThrottleRecord>, window: i64, now: Timestamp) -> ThrottleRecord {
     match record {
         Some(r) if now - r.window_start < window => r,
-        _ => ThrottleRecord { failures: 0, window_start: now },
+        _ => ThrottleRecord {
+            failures: 0,
+            window_start: now,
+        },
     }
 }
 
 fn judge(record: Option<ThrottleRecord>, max: u32, window: i64, now: Timestamp) -> ThrottleVerdict {
     let record = current(record, window, now);
     if record.failures >= max {
-        ThrottleVerdict::Locked { retry_after: (record.window_start + window - now).max(1) }
+        ThrottleVerdict::Locked {
+            retry_after: (record.window_start + window - now).max(1),
+        }
     } else {
         ThrottleVerdict::Allowed
     }
@@ -115,9 +132,12 @@ fn judge(record: Option<ThrottleRecord>, max: u32, window: i64, now: Timestamp) 
 
 fn worse(a: ThrottleVerdict, b: ThrottleVerdict) -> ThrottleVerdict {
     match (a, b) {
-        (ThrottleVerdict::Locked { retry_after: x }, ThrottleVerdict::Locked { retry_after: y }) => {
-            ThrottleVerdict::Locked { retry_after: x.max(y) }
-        }
+        (
+            ThrottleVerdict::Locked { retry_after: x },
+            ThrottleVerdict::Locked { retry_after: y },
+        ) => ThrottleVerdict::Locked {
+            retry_after: x.max(y),
+        },
         (ThrottleVerdict::Allowed, other) | (other, ThrottleVerdict::Allowed) => other,
     }
 }

@@ -67,7 +67,9 @@ impl Store {
 
     pub fn record_sign_in(&self, id: UserId, at: Timestamp) -> Result<(), StoreError> {
         self.write(|tx| {
-            let Some(mut user) = read_user_mut(tx, id)? else { return Ok(()) };
+            let Some(mut user) = read_user_mut(tx, id)? else {
+                return Ok(());
+            };
             user.last_sign_in_at = Some(at);
             put_user(tx, &user)
         })
@@ -76,17 +78,27 @@ impl Store {
 
 pub(super) fn read_user(tx: &ReadTransaction, id: UserId) -> Result<Option<User>, StoreError> {
     let table = tx.open_table(tables::USERS)?;
-    table.get(id)?.map(|v| codec::decode("users", USER_VERSION, v.value())).transpose()
+    table
+        .get(id)?
+        .map(|v| codec::decode("users", USER_VERSION, v.value()))
+        .transpose()
 }
 
 fn read_user_mut(tx: &WriteTransaction, id: UserId) -> Result<Option<User>, StoreError> {
     let table = tx.open_table(tables::USERS)?;
-    table.get(id)?.map(|v| codec::decode("users", USER_VERSION, v.value())).transpose()
+    table
+        .get(id)?
+        .map(|v| codec::decode("users", USER_VERSION, v.value()))
+        .transpose()
 }
 
 pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, StoreError> {
     let key = new.email.key();
-    if tx.open_table(tables::USERS_BY_EMAIL)?.get(key.as_str())?.is_some() {
+    if tx
+        .open_table(tables::USERS_BY_EMAIL)?
+        .get(key.as_str())?
+        .is_some()
+    {
         return Err(StoreError::EmailTaken);
     }
     let user = User {
@@ -102,8 +114,10 @@ pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, S
         created_at: new.created_at,
         last_sign_in_at: None,
     };
-    tx.open_table(tables::USERS)?.insert(user.id, codec::encode(USER_VERSION, &user).as_slice())?;
-    tx.open_table(tables::USERS_BY_EMAIL)?.insert(key.as_str(), user.id)?;
+    tx.open_table(tables::USERS)?
+        .insert(user.id, codec::encode(USER_VERSION, &user).as_slice())?;
+    tx.open_table(tables::USERS_BY_EMAIL)?
+        .insert(key.as_str(), user.id)?;
     Ok(user)
 }
 
@@ -122,6 +136,7 @@ fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
         index.remove(old.email.key().as_str())?;
     }
     index.insert(new_key.as_str(), user.id)?;
-    tx.open_table(tables::USERS)?.insert(user.id, codec::encode(USER_VERSION, user).as_slice())?;
+    tx.open_table(tables::USERS)?
+        .insert(user.id, codec::encode(USER_VERSION, user).as_slice())?;
     Ok(())
 }

@@ -21,7 +21,16 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     pub fn new(name: &'static str, label: &'a str, value: &'a str) -> Self {
-        Self { name, label, kind: "text", value, autocomplete: "off", required: true, readonly: false, hint: None }
+        Self {
+            name,
+            label,
+            kind: "text",
+            value,
+            autocomplete: "off",
+            required: true,
+            readonly: false,
+            hint: None,
+        }
     }
 
     pub fn kind(mut self, kind: &'static str) -> Self {

@@ -22,5 +22,9 @@ pub fn error_body(title: &str, message: &str, signed_in: bool) -> Markup {
 }
 
 pub fn error_page(chrome: &Chrome<'_>, title: &str, message: &str) -> Markup {
-    page(chrome, title, error_body(title, message, chrome.viewer.is_some()))
+    page(
+        chrome,
+        title,
+        error_body(title, message, chrome.viewer.is_some()),
+    )
 }

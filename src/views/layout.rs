@@ -29,7 +29,12 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
     let csrf_header = format!(r#"{{"X-CSRF-Token":"{}"}}"#, chrome.csrf);
     let menu: Vec<_> = chrome
         .viewer
-        .map(|v| ACCOUNT_MENU.iter().filter(|(_, _, p)| v.permissions.contains(*p)).collect())
+        .map(|v| {
+            ACCOUNT_MENU
+                .iter()
+                .filter(|(_, _, p)| v.permissions.contains(*p))
+                .collect()
+        })
         .unwrap_or_default();
     html! {
         (DOCTYPE)
@@ -97,7 +102,13 @@ pub fn card(title: &str, actions: Markup, body: Markup) -> Markup {
 fn heading_id(title: &str) -> String {
     let slug: String = title
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("card-{slug}")
 }

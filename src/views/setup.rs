@@ -8,7 +8,12 @@ use super::{Chrome, page};
 use crate::accounts::FieldErrors;
 use crate::accounts::users::NewUserForm;
 
-pub fn setup_page(chrome: &Chrome<'_>, token: &str, form: &NewUserForm, errors: &FieldErrors) -> Markup {
+pub fn setup_page(
+    chrome: &Chrome<'_>,
+    token: &str,
+    form: &NewUserForm,
+    errors: &FieldErrors,
+) -> Markup {
     page(
         chrome,
         "Set up Latchkey",

@@ -26,9 +26,14 @@ struct Names {
 fn names() -> &'static Names {
     static NAMES: OnceLock<Names> = OnceLock::new();
     NAMES.get_or_init(|| {
-        let mut names = Names { hashed: HashMap::new(), logical: HashMap::new() };
+        let mut names = Names {
+            hashed: HashMap::new(),
+            logical: HashMap::new(),
+        };
         for path in Files::iter() {
-            let Some(file) = Files::get(&path) else { continue };
+            let Some(file) = Files::get(&path) else {
+                continue;
+            };
             let digest = hex::encode(&Sha256::digest(&file.data)[..6]);
             let hashed = match path.rsplit_once('.') {
                 Some((stem, ext)) if !stem.ends_with('/') => format!("{stem}.{digest}.{ext}"),
@@ -53,7 +58,11 @@ pub fn url(path: &str) -> String {
 }
 
 pub async fn serve(Path(requested): Path<String>) -> Response {
-    let Some(file) = names().logical.get(&requested).and_then(|logical| Files::get(logical)) else {
+    let Some(file) = names()
+        .logical
+        .get(&requested)
+        .and_then(|logical| Files::get(logical))
+    else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let mime = mime_guess::from_path(&requested).first_or_octet_stream();
@@ -62,7 +71,10 @@ pub async fn serve(Path(requested): Path<String>) -> Response {
     if let Ok(value) = HeaderValue::from_str(mime.as_ref()) {
         headers.insert(header::CONTENT_TYPE, value);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
     response
 }
 

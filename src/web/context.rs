@@ -30,11 +30,18 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub fn chrome(&self) -> Chrome<'_> {
-        Chrome { viewer: self.viewer.as_ref(), csrf: &self.csrf }
+        Chrome {
+            viewer: self.viewer.as_ref(),
+            csrf: &self.csrf,
+        }
     }
 }
 
-pub async fn load_context(State(accounts): State<Accounts>, mut request: Request, next: Next) -> Response {
+pub async fn load_context(
+    State(accounts): State<Accounts>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let secure = accounts.config.server.is_https();
     let Some(cookie_jar) = request.extensions().get::<Cookies>().cloned() else {
         return AppError::Internal("cookie layer missing".into()).into_response();
@@ -56,9 +63,17 @@ pub async fn load_context(State(accounts): State<Accounts>, mut request: Request
                 token
             }),
     };
-    let htmx = request.headers().get("HX-Request").is_some_and(|v| v.as_bytes() == b"true");
+    let htmx = request
+        .headers()
+        .get("HX-Request")
+        .is_some_and(|v| v.as_bytes() == b"true");
     let client = client_address(&request, accounts.config.server.trust_forwarded_for);
-    request.extensions_mut().insert(Arc::new(RequestContext { viewer, csrf, htmx, client }));
+    request.extensions_mut().insert(Arc::new(RequestContext {
+        viewer,
+        csrf,
+        htmx,
+        client,
+    }));
     next.run(request).await
 }
 

@@ -20,7 +20,10 @@ use crate::error::AppError;
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
 pub async fn require_csrf(request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     let Some(ctx) = request.extensions().get::<Arc<RequestContext>>().cloned() else {
@@ -54,5 +57,6 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
     if !matches {
         return AppError::CsrfRejected.into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }

@@ -21,6 +21,8 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_cookies::CookieManagerLayer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
 
 pub use headers::CONTENT_SECURITY_POLICY;
 
@@ -50,5 +52,8 @@ pub fn router(accounts: Accounts) -> Router {
         .route("/healthz", get(pages::healthz))
         .route("/assets/{*path}", get(assets::serve))
         .layer(from_fn(headers::security_headers))
+        .layer(TraceLayer::new_for_http())
+        // A bug must not take the connection down with it: answer 500, log it.
+        .layer(CatchPanicLayer::new())
         .with_state(accounts)
 }

@@ -13,7 +13,11 @@ use crate::error::AppError;
 use crate::views::unavailable::unavailable_page;
 
 pub async fn home(Ctx(ctx): Ctx) -> Redirect {
-    Redirect::to(if ctx.viewer.is_some() { "/profile" } else { "/signin" })
+    Redirect::to(if ctx.viewer.is_some() {
+        "/profile"
+    } else {
+        "/signin"
+    })
 }
 
 pub async fn healthz(State(accounts): State<Accounts>) -> Response {
@@ -53,7 +57,10 @@ pub async fn forgotten_password(Ctx(ctx): Ctx) -> Markup {
 }
 
 /// The administration screens, each behind its permission.
-pub async fn account_section(s: SignedInCtx, Path(section): Path<String>) -> Result<Markup, AppError> {
+pub async fn account_section(
+    s: SignedInCtx,
+    Path(section): Path<String>,
+) -> Result<Markup, AppError> {
     let (title, permission) = match section.as_str() {
         "users" => ("Users", Permission::UsersView),
         "roles" => ("Roles", Permission::RolesManage),
@@ -62,7 +69,13 @@ pub async fn account_section(s: SignedInCtx, Path(section): Path<String>) -> Res
         _ => return Err(AppError::NotFound),
     };
     if !s.viewer.permissions.contains(permission) {
-        return Err(AppError::Forbidden("this page needs a permission you don't hold"));
+        return Err(AppError::Forbidden(
+            "this page needs a permission you don't hold",
+        ));
     }
-    Ok(unavailable_page(&s.ctx.chrome(), title, "This administration screen will be managed here."))
+    Ok(unavailable_page(
+        &s.ctx.chrome(),
+        title,
+        "This administration screen will be managed here.",
+    ))
 }

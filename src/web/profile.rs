@@ -19,38 +19,73 @@ pub struct ProfileQuery {
     saved: Option<String>,
 }
 
-pub async fn show(State(accounts): State<Accounts>, s: SignedInCtx, Query(q): Query<ProfileQuery>) -> Result<Markup, AppError> {
-    let view = ProfileView { user: &s.viewer.user, can_edit: accounts.may_edit_own_profile(&s.viewer)?, saved: q.saved.is_some() };
-    Ok(profile_page(&s.ctx.chrome(), &view, details_fragment(&view)))
+pub async fn show(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    Query(q): Query<ProfileQuery>,
+) -> Result<Markup, AppError> {
+    let view = ProfileView {
+        user: &s.viewer.user,
+        can_edit: accounts.may_edit_own_profile(&s.viewer)?,
+        saved: q.saved.is_some(),
+    };
+    Ok(profile_page(
+        &s.ctx.chrome(),
+        &view,
+        details_fragment(&view),
+    ))
 }
 
 /// The details panel alone (Cancel in the htmx form).
-pub async fn details(State(accounts): State<Accounts>, s: SignedInCtx) -> Result<Response, AppError> {
+pub async fn details(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+) -> Result<Response, AppError> {
     if !s.ctx.htmx {
         return Ok(Redirect::to("/profile").into_response());
     }
-    let view = ProfileView { user: &s.viewer.user, can_edit: accounts.may_edit_own_profile(&s.viewer)?, saved: false };
+    let view = ProfileView {
+        user: &s.viewer.user,
+        can_edit: accounts.may_edit_own_profile(&s.viewer)?,
+        saved: false,
+    };
     Ok(details_fragment(&view).into_response())
 }
 
 /// The Edit form: a fragment for htmx, the whole page without JavaScript.
 pub async fn edit(State(accounts): State<Accounts>, s: SignedInCtx) -> Result<Markup, AppError> {
     if !accounts.may_edit_own_profile(&s.viewer)? {
-        return Err(AppError::Forbidden("self-service profile updates are turned off"));
+        return Err(AppError::Forbidden(
+            "self-service profile updates are turned off",
+        ));
     }
-    Ok(edit_view(&s, &ProfileForm::from_user(&s.viewer.user), &FieldErrors::default()))
+    Ok(edit_view(
+        &s,
+        &ProfileForm::from_user(&s.viewer.user),
+        &FieldErrors::default(),
+    ))
 }
 
-pub async fn save(State(accounts): State<Accounts>, s: SignedInCtx, Form(form): Form<ProfileForm>) -> Result<Response, AppError> {
+pub async fn save(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, AppError> {
     match accounts.update_own_profile(&s.viewer, &form).await {
         Ok(user) if s.ctx.htmx => {
-            let view = ProfileView { user: &user, can_edit: true, saved: true };
+            let view = ProfileView {
+                user: &user,
+                can_edit: true,
+                saved: true,
+            };
             Ok(details_fragment(&view).into_response())
         }
         Ok(_) => Ok(Redirect::to("/profile?saved=1").into_response()),
-        Err(AccountsError::Invalid(errors)) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, edit_view(&s, &form, &errors)).into_response())
-        }
+        Err(AccountsError::Invalid(errors)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            edit_view(&s, &form, &errors),
+        )
+            .into_response()),
         Err(other) => Err(other.into()),
     }
 }
@@ -60,6 +95,10 @@ fn edit_view(s: &SignedInCtx, form: &ProfileForm, errors: &FieldErrors) -> Marku
     if s.ctx.htmx {
         return fragment;
     }
-    let view = ProfileView { user: &s.viewer.user, can_edit: true, saved: false };
+    let view = ProfileView {
+        user: &s.viewer.user,
+        can_edit: true,
+        saved: false,
+    };
     profile_page(&s.ctx.chrome(), &view, fragment)
 }

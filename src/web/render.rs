@@ -18,10 +18,13 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     let Some(ctx) = ctx else { return response };
     if response.extensions().get::<SignInRedirect>().is_some() && ctx.htmx {
         let mut hx = StatusCode::NO_CONTENT.into_response();
-        hx.headers_mut().insert("HX-Redirect", HeaderValue::from_static("/signin"));
+        hx.headers_mut()
+            .insert("HX-Redirect", HeaderValue::from_static("/signin"));
         return hx;
     }
-    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else { return response };
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
     let status = response.status();
     let markup = if ctx.htmx {
         error_body(page.title, &page.message, ctx.viewer.is_some())
@@ -29,6 +32,9 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         error_page(&ctx.chrome(), page.title, &page.message)
     };
     let mut html = (status, markup).into_response();
-    html.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    html.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     html
 }

@@ -28,11 +28,21 @@ pub struct SetupForm {
     user: NewUserForm,
 }
 
-pub async fn show(State(accounts): State<Accounts>, Ctx(ctx): Ctx, Query(q): Query<TokenQuery>) -> Result<Response, AppError> {
+pub async fn show(
+    State(accounts): State<Accounts>,
+    Ctx(ctx): Ctx,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
     if !accounts.setup_link_is_valid(&q.token)? {
         return Err(AppError::LinkInvalid);
     }
-    Ok(setup_page(&ctx.chrome(), &q.token, &NewUserForm::default(), &FieldErrors::default()).into_response())
+    Ok(setup_page(
+        &ctx.chrome(),
+        &q.token,
+        &NewUserForm::default(),
+        &FieldErrors::default(),
+    )
+    .into_response())
 }
 
 pub async fn submit(
@@ -44,13 +54,18 @@ pub async fn submit(
     match accounts.complete_setup(&form.token, &form.user).await {
         Ok(user) => {
             let token = accounts.sessions.create(user.id).await?;
-            cookies::set_session(&cookie_jar, token.as_text(), accounts.config.server.is_https());
+            cookies::set_session(
+                &cookie_jar,
+                token.as_text(),
+                accounts.config.server.is_https(),
+            );
             Ok(Redirect::to("/profile").into_response())
         }
-        Err(AccountsError::Invalid(errors)) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, setup_page(&ctx.chrome(), &form.token, &form.user, &errors))
-                .into_response())
-        }
+        Err(AccountsError::Invalid(errors)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            setup_page(&ctx.chrome(), &form.token, &form.user, &errors),
+        )
+            .into_response()),
         Err(other) => Err(other.into()),
     }
 }

@@ -22,11 +22,15 @@ pub struct SignInForm {
     password: String,
 }
 
-pub async fn show(Ctx(ctx): Ctx) -> Response {
+pub async fn show(State(accounts): State<Accounts>, Ctx(ctx): Ctx) -> Result<Response, AppError> {
     if ctx.viewer.is_some() {
-        return Redirect::to("/profile").into_response();
+        return Ok(Redirect::to("/profile").into_response());
     }
-    sign_in_page(&ctx.chrome(), "", None).into_response()
+    let first_start = (!accounts.has_users()?).then_some((
+        Tone::Info,
+        "There are no accounts yet. Open the one-time set-up link from the server's log to create the first administrator.",
+    ));
+    Ok(sign_in_page(&ctx.chrome(), "", first_start).into_response())
 }
 
 pub async fn submit(
@@ -35,18 +39,29 @@ pub async fn submit(
     cookie_jar: Cookies,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
-    match accounts.sign_in(&form.email, form.password, ctx.client).await {
+    match accounts
+        .sign_in(&form.email, form.password, ctx.client)
+        .await
+    {
         Ok(signed_in) => {
             // A new token at every sign-in: a session id planted before sign-in is worthless.
             if let Some(old) = &ctx.viewer {
                 accounts.sessions.end(old.hash).await?;
             }
-            cookies::set_session(&cookie_jar, signed_in.token.as_text(), accounts.config.server.is_https());
+            cookies::set_session(
+                &cookie_jar,
+                signed_in.token.as_text(),
+                accounts.config.server.is_https(),
+            );
             Ok(Redirect::to("/profile").into_response())
         }
         Err(AccountsError::BadCredentials) => Ok((
             StatusCode::UNAUTHORIZED,
-            sign_in_page(&ctx.chrome(), &form.email, Some((Tone::Error, "Incorrect email or password."))),
+            sign_in_page(
+                &ctx.chrome(),
+                &form.email,
+                Some((Tone::Error, "Incorrect email or password.")),
+            ),
         )
             .into_response()),
         Err(AccountsError::Throttled { retry_after }) => {
@@ -55,9 +70,11 @@ pub async fn submit(
                 "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
                 if minutes == 1 { "" } else { "s" }
             );
-            let mut response =
-                (StatusCode::TOO_MANY_REQUESTS, sign_in_page(&ctx.chrome(), &form.email, Some((Tone::Error, &message))))
-                    .into_response();
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                sign_in_page(&ctx.chrome(), &form.email, Some((Tone::Error, &message))),
+            )
+                .into_response();
             if let Ok(value) = retry_after.to_string().parse() {
                 response.headers_mut().insert("Retry-After", value);
             }
@@ -67,9 +84,17 @@ pub async fn submit(
     }
 }
 
-pub async fn sign_out(State(accounts): State<Accounts>, s: SignedInCtx, cookie_jar: Cookies) -> Result<Redirect, AppError> {
+pub async fn sign_out(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    cookie_jar: Cookies,
+) -> Result<Redirect, AppError> {
     accounts.sessions.end(s.viewer.hash).await?;
-    cookies::remove(&cookie_jar, cookies::SESSION, accounts.config.server.is_https());
+    cookies::remove(
+        &cookie_jar,
+        cookies::SESSION,
+        accounts.config.server.is_https(),
+    );
     tracing::info!(user = s.viewer.user.id, "signed out");
     Ok(Redirect::to("/signin"))
 }

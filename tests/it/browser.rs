@@ -29,7 +29,9 @@ impl Driver {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{CHROMEDRIVER} must be installed (package chromium-driver): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("{CHROMEDRIVER} must be installed (package chromium-driver): {e}")
+            });
         let profile = tempfile::tempdir().unwrap();
         let caps = json!({
             "browserName": "chrome",
@@ -59,7 +61,11 @@ impl Driver {
                 Err(e) => panic!("chromedriver did not start a session: {e}"),
             }
         };
-        Self { process, _profile: profile, client }
+        Self {
+            process,
+            _profile: profile,
+            client,
+        }
     }
 
     async fn screenshot(&self, name: &str) {
@@ -108,19 +114,40 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
     type_into(&driver, "#field-email", "emma@example.com").await;
     type_into(&driver, "#field-password", PASSWORD).await;
     driver.screenshot("signin").await;
-    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     driver.wait_for(".initials-circle").await;
-    assert!(c.current_url().await.unwrap().as_str().ends_with("/profile"));
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/profile")
+    );
     driver.screenshot("profile").await;
 
     // A marker on the window survives only if the page is not reloaded.
-    c.execute("window.latchkeyMarker = 'same page'; return true;", vec![]).await.unwrap();
-    c.find(Locator::Css("a.icon-button.edit")).await.unwrap().click().await.unwrap();
+    c.execute("window.latchkeyMarker = 'same page'; return true;", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css("a.icon-button.edit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     driver.wait_for("form#profile-details #field-phone").await;
     // Focus moved into the form for keyboard users.
     let deadline = Instant::now() + Duration::from_secs(5);
     let focused = loop {
-        let focused = c.execute("return document.activeElement.id;", vec![]).await.unwrap();
+        let focused = c
+            .execute("return document.activeElement.id;", vec![])
+            .await
+            .unwrap();
         if focused == json!("field-first_name") || Instant::now() > deadline {
             break focused;
         }
@@ -128,32 +155,57 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
     };
     assert_eq!(focused, json!("field-first_name"));
     type_into(&driver, "#field-phone", "not a phone").await;
-    c.find(Locator::Css("form#profile-details button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form#profile-details button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     driver.wait_for("#field-phone-error").await;
     driver.screenshot("profile-edit-error").await;
 
     type_into(&driver, "#field-phone", "+44 20 7946 0958").await;
-    c.find(Locator::Css("form#profile-details button[type=submit]")).await.unwrap().click().await.unwrap();
-    let phone = driver.wait_for("section#profile-details #phone-value").await;
+    c.find(Locator::Css("form#profile-details button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let phone = driver
+        .wait_for("section#profile-details #phone-value")
+        .await;
     assert_eq!(phone.text().await.unwrap(), "+44 20 7946 0958");
-    let marker = c.execute("return window.latchkeyMarker || null;", vec![]).await.unwrap();
+    let marker = c
+        .execute("return window.latchkeyMarker || null;", vec![])
+        .await
+        .unwrap();
     assert_eq!(marker, json!("same page"), "saved without a full page load");
     driver.screenshot("profile-saved").await;
 
     c.refresh().await.unwrap();
     let phone = driver.wait_for("#phone-value").await;
     assert_eq!(phone.text().await.unwrap(), "+44 20 7946 0958");
-    let marker = c.execute("return window.latchkeyMarker || null;", vec![]).await.unwrap();
+    let marker = c
+        .execute("return window.latchkeyMarker || null;", vec![])
+        .await
+        .unwrap();
     assert_eq!(marker, json!(null), "the reload was a real one");
 
     // Under the strict CSP our stylesheet applied (htmx evidently ran, above).
     let radius = c
-        .execute("return getComputedStyle(document.querySelector('.initials-circle')).borderRadius;", vec![])
+        .execute(
+            "return getComputedStyle(document.querySelector('.initials-circle')).borderRadius;",
+            vec![],
+        )
         .await
         .unwrap();
     assert_eq!(radius, json!("50%"));
 
-    for (path, name) in [("/account/users", "account-section"), ("/nowhere", "not-found"), ("/profile/2fa", "two-factor")] {
+    for (path, name) in [
+        ("/account/users", "account-section"),
+        ("/nowhere", "not-found"),
+        ("/profile/2fa", "two-factor"),
+    ] {
         c.goto(&app.url(path)).await.unwrap();
         driver.wait_for("main h1").await;
         driver.screenshot(name).await;
@@ -170,13 +222,26 @@ async fn on_a_phone_the_menu_folds_behind_a_button() {
     c.goto(&app.url("/signin")).await.unwrap();
     type_into(&driver, "#field-email", "emma@example.com").await;
     type_into(&driver, "#field-password", PASSWORD).await;
-    c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     driver.wait_for(".initials-circle").await;
     let menu = c.find(Locator::Css("#side-menu")).await.unwrap();
     assert!(!menu.is_displayed().await.unwrap(), "folded away");
     driver.screenshot("profile-phone").await;
-    c.find(Locator::Css("[data-menu-toggle]")).await.unwrap().click().await.unwrap();
-    assert!(menu.is_displayed().await.unwrap(), "opened by the menu button");
+    c.find(Locator::Css("[data-menu-toggle]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        menu.is_displayed().await.unwrap(),
+        "opened by the menu button"
+    );
     driver.screenshot("profile-phone-menu").await;
     driver.stop().await;
 }

@@ -18,7 +18,9 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Writes a config file with a data folder inside the scratch folder.
@@ -46,7 +48,12 @@ fn latchkey(config: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -63,9 +70,15 @@ fn an_unknown_key_stops_start_up_naming_file_key_and_reason() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let err = stderr(&output);
         assert!(err.contains(&config.display().to_string()), "{err}");
-        assert!(err.contains("sessions.idle_timout") && err.contains("unknown key"), "{err}");
+        assert!(
+            err.contains("sessions.idle_timout") && err.contains("unknown key"),
+            "{err}"
+        );
     }
-    assert!(!scratch.dir.path().join("data").exists(), "nothing created on a bad config");
+    assert!(
+        !scratch.dir.path().join("data").exists(),
+        "nothing created on a bad config"
+    );
 }
 
 #[test]
@@ -75,12 +88,21 @@ fn a_bad_value_stops_start_up_naming_file_key_and_reason() {
     let output = latchkey(&config, &["serve"], "");
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("sign_in.lockout") && err.contains("forever") && err.contains("not a duration"), "{err}");
+    assert!(
+        err.contains("sign_in.lockout")
+            && err.contains("forever")
+            && err.contains("not a duration"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_unreadable_file_and_a_bad_environment_override_are_reported() {
-    let output = latchkey(Path::new("/nonexistent/latchkey.toml"), &["check-config"], "");
+    let output = latchkey(
+        Path::new("/nonexistent/latchkey.toml"),
+        &["check-config"],
+        "",
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("/nonexistent/latchkey.toml: can't read the file"));
 
@@ -94,7 +116,10 @@ fn an_unreadable_file_and_a_bad_environment_override_are_reported() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("environment variable LATCHKEY_SERVER__LISTEN: key `server.listen`"));
+    assert!(
+        stderr(&output)
+            .contains("environment variable LATCHKEY_SERVER__LISTEN: key `server.listen`")
+    );
 }
 
 #[test]
@@ -109,7 +134,17 @@ fn check_config_accepts_the_shipped_file() {
 fn user_add_reads_the_password_from_stdin_and_user_list_shows_the_user() {
     let scratch = Scratch::new();
     let config = scratch.config("", 1);
-    let add = ["user", "add", "--email", "Ada@Example.com", "--first-name", "Ada", "--last-name", "Lovelace", "--admin"];
+    let add = [
+        "user",
+        "add",
+        "--email",
+        "Ada@Example.com",
+        "--first-name",
+        "Ada",
+        "--last-name",
+        "Lovelace",
+        "--admin",
+    ];
     let output = latchkey(&config, &add, &format!("{PASSWORD}\n"));
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("as Global Administrator"));
@@ -119,7 +154,16 @@ fn user_add_reads_the_password_from_stdin_and_user_list_shows_the_user() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("email: A user with that email address already exists."));
     // A weak password: refused, with the reason.
-    let weak = ["user", "add", "--email", "bob@example.com", "--first-name", "Bob", "--last-name", "B"];
+    let weak = [
+        "user",
+        "add",
+        "--email",
+        "bob@example.com",
+        "--first-name",
+        "Bob",
+        "--last-name",
+        "B",
+    ];
     let output = latchkey(&config, &weak, "password\n");
     assert!(!output.status.success());
     assert!(stderr(&output).contains("password: Use at least 12 characters."));
@@ -127,7 +171,10 @@ fn user_add_reads_the_password_from_stdin_and_user_list_shows_the_user() {
     let output = latchkey(&config, &["user", "list"], "");
     assert!(output.status.success());
     let listing = String::from_utf8_lossy(&output.stdout);
-    assert!(listing.contains("Ada@Example.com") && listing.contains("Global Administrator"), "{listing}");
+    assert!(
+        listing.contains("Ada@Example.com") && listing.contains("Global Administrator"),
+        "{listing}"
+    );
     assert!(!listing.contains("bob@example.com"));
 }
 
@@ -171,7 +218,11 @@ impl Server {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 }
@@ -190,13 +241,23 @@ async fn the_server_logs_the_set_up_link_and_stops_gracefully_on_sigterm() {
     let config = scratch.config("", port);
     let server = Server::start(&config);
     let listening = server.wait_for("listening on");
-    assert!(listening.contains(&format!("http://127.0.0.1:{port}")), "{listening}");
+    assert!(
+        listening.contains(&format!("http://127.0.0.1:{port}")),
+        "{listening}"
+    );
     let line = server.wait_for("/setup?token=");
-    let url = line.split_whitespace().find(|w| w.contains("/setup?token=")).unwrap().to_owned();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.contains("/setup?token="))
+        .unwrap()
+        .to_owned();
     assert!(url.starts_with(&format!("http://127.0.0.1:{port}/setup?token=")));
     let base = format!("http://127.0.0.1:{port}");
     let browser = Client::new(&base);
-    assert_eq!(browser.get(&url[base.len()..]).await.status(), StatusCode::OK);
+    assert_eq!(
+        browser.get(&url[base.len()..]).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(browser.get("/healthz").await.status(), StatusCode::OK);
 
     server.signal("TERM");
@@ -219,20 +280,42 @@ async fn an_acknowledged_write_survives_kill_9() {
     let base = format!("http://127.0.0.1:{port}");
     let server = Server::start(&config);
     let line = server.wait_for("/setup?token=");
-    let url = line.split_whitespace().find(|w| w.contains("/setup?token=")).unwrap().to_owned();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.contains("/setup?token="))
+        .unwrap()
+        .to_owned();
     let path = &url[base.len()..];
     let token = path.split("token=").nth(1).unwrap();
     let browser = Client::new(&base);
     let page = browser.get_text(path).await;
     let created = browser
-        .post_raw("/setup", &[("csrf", &crate::support::csrf_of(&page)), ("token", token), ("first_name", "Ada"),
-            ("last_name", "Lovelace"), ("email", "ada@example.com"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .post_raw(
+            "/setup",
+            &[
+                ("csrf", &crate::support::csrf_of(&page)),
+                ("token", token),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     // The profile edit is acknowledged, then the process dies without warning.
     let csrf = crate::support::csrf_of(&browser.get_text("/profile").await);
     let saved = browser
-        .post_raw("/profile", &[("csrf", &csrf), ("first_name", "Augusta"), ("last_name", "Lovelace"), ("phone", "+44 20 7946 0000")])
+        .post_raw(
+            "/profile",
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Augusta"),
+                ("last_name", "Lovelace"),
+                ("phone", "+44 20 7946 0000"),
+            ],
+        )
         .await;
     assert_eq!(location(&saved), "/profile?saved=1");
     server.signal("KILL");

@@ -17,7 +17,12 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 }
 
 fn cookie_value(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().trim_start_matches("latchkey_session=").to_owned()
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("latchkey_session=")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -30,14 +35,24 @@ async fn the_session_cookie_is_http_only_lax_and_rotated_at_each_sign_in() {
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
     assert!(cookie.contains("Path=/"));
-    assert!(!cookie.contains("Secure"), "http public URL: no Secure flag");
+    assert!(
+        !cookie.contains("Secure"),
+        "http public URL: no Secure flag"
+    );
     let first_token = cookie_value(&cookie);
     assert_eq!(first_token.len(), 43, "256 bits in base64url");
 
     // Signing in again (even while signed in) issues a new token and ends the old one.
     let page = browser.get_text("/profile").await;
     let second = browser
-        .post_raw("/signin", &[("email", "emma@example.com"), ("password", PASSWORD), ("csrf", &csrf_of(&page))])
+        .post_raw(
+            "/signin",
+            &[
+                ("email", "emma@example.com"),
+                ("password", PASSWORD),
+                ("csrf", &csrf_of(&page)),
+            ],
+        )
         .await;
     let second_token = cookie_value(&session_cookie(&second).expect("new cookie"));
     assert_ne!(first_token, second_token);
@@ -55,7 +70,8 @@ async fn the_session_cookie_is_http_only_lax_and_rotated_at_each_sign_in() {
 
 #[tokio::test]
 async fn cookies_are_secure_behind_an_https_public_url() {
-    let app = TestApp::spawn_with(|c| c.server.public_url = "https://accounts.example.com".into()).await;
+    let app =
+        TestApp::spawn_with(|c| c.server.public_url = "https://accounts.example.com".into()).await;
     app.user("emma@example.com", false).await;
     let response = app.client().sign_in("emma@example.com", PASSWORD).await;
     assert!(session_cookie(&response).unwrap().contains("Secure"));
@@ -70,14 +86,19 @@ async fn log_out_ends_the_session_on_the_server() {
     let token = cookie_value(&session_cookie(&response).unwrap());
 
     let page = browser.get_text("/profile").await;
-    let out = browser.post_raw("/signout", &[("csrf", &csrf_of(&page))]).await;
+    let out = browser
+        .post_raw("/signout", &[("csrf", &csrf_of(&page))])
+        .await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&out), "/signin");
     let cleared = session_cookie(&out).expect("cookie cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 
     // The old cookie, replayed by hand, no longer works.
-    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let response = replay
         .get(app.url("/profile"))
         .header("Cookie", format!("latchkey_session={token}"))
@@ -126,7 +147,10 @@ async fn the_absolute_timeout_ends_even_a_busy_session() {
         assert_eq!(browser.get("/profile").await.status(), StatusCode::OK);
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(browser.get("/profile").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get("/profile").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -136,11 +160,24 @@ async fn signed_in_page_loads_do_not_write_to_the_store() {
     // Let any write caused by signing in settle.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = app.accounts.store.write_count();
-    for path in ["/profile", "/profile/edit", "/account/users", "/profile", "/healthz"] {
+    for path in [
+        "/profile",
+        "/profile/edit",
+        "/account/users",
+        "/profile",
+        "/healthz",
+    ] {
         let response = browser.get(path).await;
-        assert!(response.status().is_success(), "{path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
     }
-    assert_eq!(browser.htmx_get("/profile/details").await.status(), StatusCode::OK);
+    assert_eq!(
+        browser.htmx_get("/profile/details").await.status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.accounts.store.write_count(), before);
 }
@@ -157,7 +194,10 @@ async fn session_tokens_are_stored_only_as_hashes() {
     let raw = latchkey::domain::Token::parse(&token).unwrap();
     let file = std::fs::read(data.join(latchkey::store::FILE_NAME)).unwrap();
     let contains = |needle: &[u8]| file.windows(needle.len()).any(|w| w == needle);
-    assert!(!contains(token.as_bytes()), "token text must not be on disk");
+    assert!(
+        !contains(token.as_bytes()),
+        "token text must not be on disk"
+    );
     assert!(!contains(raw.bytes()), "nor its raw bytes");
     assert!(contains(&raw.hash().0), "its hash is the key");
 }

@@ -16,7 +16,12 @@ async fn signs_in_with_the_right_password_and_lands_on_the_profile() {
     let page = browser.get("/profile").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("Emma Wright"));
-    let user = app.accounts.store.user_by_email("emma@example.com").unwrap().unwrap();
+    let user = app
+        .accounts
+        .store
+        .user_by_email("emma@example.com")
+        .unwrap()
+        .unwrap();
     assert!(user.last_sign_in_at.is_some());
     // Signed in, the sign-in page sends you on.
     assert_eq!(location(&browser.get("/signin").await), "/profile");
@@ -26,7 +31,10 @@ async fn signs_in_with_the_right_password_and_lands_on_the_profile() {
 async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let app = TestApp::spawn().await;
     app.user("emma@example.com", false).await;
-    let wrong_password = app.client().sign_in("emma@example.com", "not the password at all").await;
+    let wrong_password = app
+        .client()
+        .sign_in("emma@example.com", "not the password at all")
+        .await;
     let unknown_email = app.client().sign_in("nobody@example.com", PASSWORD).await;
     assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
@@ -40,7 +48,10 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
         html = html.replace(&token, "TOKEN");
         html
     };
-    assert_eq!(normalise(&a, "emma@example.com"), normalise(&b, "nobody@example.com"));
+    assert_eq!(
+        normalise(&a, "emma@example.com"),
+        normalise(&b, "nobody@example.com")
+    );
 }
 
 #[tokio::test]
@@ -49,21 +60,35 @@ async fn repeated_failures_lock_the_account_with_a_clear_message() {
     app.user("emma@example.com", false).await;
     let attacker = app.client();
     for _ in 0..3 {
-        let r = attacker.sign_in("emma@example.com", "wrong password guess").await;
+        let r = attacker
+            .sign_in("emma@example.com", "wrong password guess")
+            .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    let locked = attacker.sign_in("emma@example.com", "wrong password guess").await;
+    let locked = attacker
+        .sign_in("emma@example.com", "wrong password guess")
+        .await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(locked.headers().contains_key("retry-after"));
-    assert!(locked.text().await.unwrap().contains("Too many failed sign-in attempts. Try again in 15 minutes."));
+    assert!(
+        locked
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-in attempts. Try again in 15 minutes.")
+    );
     // Even the right password waits out the lock, from any client.
     let owner = app.client().sign_in("emma@example.com", PASSWORD).await;
     assert_eq!(owner.status(), StatusCode::TOO_MANY_REQUESTS);
     // Unknown accounts are throttled the same way: no enumeration by lock-out.
     for _ in 0..3 {
-        attacker.sign_in("ghost@example.com", "wrong password guess").await;
+        attacker
+            .sign_in("ghost@example.com", "wrong password guess")
+            .await;
     }
-    let ghost = attacker.sign_in("ghost@example.com", "wrong password guess").await;
+    let ghost = attacker
+        .sign_in("ghost@example.com", "wrong password guess")
+        .await;
     assert_eq!(ghost.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -85,7 +110,11 @@ async fn parallel_guesses_cannot_get_past_the_limit() {
         let csrf = csrf.clone();
         guesses.push(tokio::spawn(async move {
             let password = format!("guess number {i}");
-            let form = [("email", "emma@example.com"), ("password", password.as_str()), ("csrf", csrf.as_str())];
+            let form = [
+                ("email", "emma@example.com"),
+                ("password", password.as_str()),
+                ("csrf", csrf.as_str()),
+            ];
             http.post(url).form(&form).send().await.unwrap().status()
         }));
     }
@@ -95,7 +124,10 @@ async fn parallel_guesses_cannot_get_past_the_limit() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 5, "exactly the allowed number of guesses reach the password check");
+    assert_eq!(
+        checked, 5,
+        "exactly the allowed number of guesses reach the password check"
+    );
 }
 
 #[tokio::test]
@@ -107,10 +139,14 @@ async fn one_address_is_limited_across_accounts() {
     .await;
     let browser = app.client();
     for i in 0..4 {
-        let r = browser.sign_in(&format!("user{i}@example.com"), "wrong password guess").await;
+        let r = browser
+            .sign_in(&format!("user{i}@example.com"), "wrong password guess")
+            .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    let r = browser.sign_in("user9@example.com", "wrong password guess").await;
+    let r = browser
+        .sign_in("user9@example.com", "wrong password guess")
+        .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -120,11 +156,22 @@ async fn a_success_clears_the_account_counter() {
     app.user("emma@example.com", false).await;
     let browser = app.client();
     for _ in 0..2 {
-        browser.sign_in("emma@example.com", "wrong password guess").await;
+        browser
+            .sign_in("emma@example.com", "wrong password guess")
+            .await;
     }
-    assert_eq!(browser.sign_in("emma@example.com", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.sign_in("emma@example.com", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let other = app.client();
     for _ in 0..2 {
-        assert_eq!(other.sign_in("emma@example.com", "wrong password guess").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            other
+                .sign_in("emma@example.com", "wrong password guess")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
 }

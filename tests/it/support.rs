@@ -33,9 +33,12 @@ impl TestApp {
     /// Starts with a config changed by `tweak` (after the test defaults).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("address");
-        let mut config = Config::from_parts(Path::new("test.toml"), "", Vec::new()).expect("default config");
+        let mut config =
+            Config::from_parts(Path::new("test.toml"), "", Vec::new()).expect("default config");
         config.data_dir = dir.path().join("data");
         config.server.listen = addr;
         config.server.public_url = format!("http://{addr}");
@@ -48,7 +51,13 @@ impl TestApp {
         tokio::spawn(app.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self { base: format!("http://{addr}"), accounts, setup_url, stop: Some(stop), _dir: dir }
+        Self {
+            base: format!("http://{addr}"),
+            accounts,
+            setup_url,
+            stop: Some(stop),
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -81,7 +90,11 @@ impl TestApp {
         self.user(email, admin).await;
         let client = self.client();
         let response = client.sign_in(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in should redirect");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in should redirect"
+        );
         client
     }
 }
@@ -107,11 +120,18 @@ impl Client {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        Self { http, base: base.to_owned() }
+        Self {
+            http,
+            base: base.to_owned(),
+        }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
     }
 
     pub async fn get_text(&self, path: &str) -> String {
@@ -119,11 +139,21 @@ impl Client {
     }
 
     pub async fn htmx_get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).header("HX-Request", "true").send().await.expect("GET")
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .expect("GET")
     }
 
     /// Posts a form as a browser would, after fetching the CSRF token from `from`.
-    pub async fn submit(&self, from: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn submit(
+        &self,
+        from: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
         let page = self.get_text(from).await;
         let csrf = csrf_of(&page);
         let mut form: Vec<(&str, &str)> = fields.to_vec();
@@ -133,11 +163,21 @@ impl Client {
 
     /// Posts exactly these fields (no token added).
     pub async fn post_raw(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.http.post(format!("{}{action}", self.base)).form(fields).send().await.expect("POST")
+        self.http
+            .post(format!("{}{action}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
     }
 
     /// Posts as htmx does: CSRF token in the header, `HX-Request: true`.
-    pub async fn htmx_post(&self, action: &str, csrf: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn htmx_post(
+        &self,
+        action: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}{action}", self.base))
             .header("HX-Request", "true")
@@ -149,22 +189,42 @@ impl Client {
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
-        self.submit("/signin", "/signin", &[("email", email), ("password", password)]).await
+        self.submit(
+            "/signin",
+            "/signin",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 }
 
 /// The CSRF token a page carries in its hidden field.
 pub fn csrf_of(html: &str) -> String {
     let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).map(|i| i + marker.len()).expect("page has a CSRF field");
-    html[start..].split('"').next().expect("closing quote").to_owned()
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("page has a CSRF field");
+    html[start..]
+        .split('"')
+        .next()
+        .expect("closing quote")
+        .to_owned()
 }
 
 pub fn location(response: &reqwest::Response) -> &str {
-    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// A free loopback port (for the binary, which must be told its port).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
