@@ -28,6 +28,21 @@ fn summary(label: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// The CSRF token of the sign-in form, fetched as a browser would.
+async fn sign_in_csrf(client: &reqwest::Client, base: &str) -> String {
+    let html = client
+        .get(format!("{base}/signin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).expect("csrf") + marker.len();
+    html[start..].split('"').next().expect("quote").to_owned()
+}
+
 fn main() {
     let hashes: Vec<Duration> = (0..20)
         .map(|_| {
@@ -80,23 +95,10 @@ async fn serve_and_measure() {
             .build()
             .expect("client")
     };
-    let csrf_of = |html: &str| {
-        let marker = r#"name="csrf" value=""#;
-        let start = html.find(marker).expect("csrf") + marker.len();
-        html[start..].split('"').next().expect("quote").to_owned()
-    };
 
     // Sign-in timing: wrong password for a real account vs an unknown email.
     let anon = client(true);
-    let page = anon
-        .get(format!("{base}/signin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
+    let csrf = sign_in_csrf(&anon, &base).await;
     for (label, email) in [
         ("sign-in, wrong password (known email)", "emma@example.com"),
         ("sign-in, unknown email", "ghost@example.com"),
@@ -123,20 +125,13 @@ async fn serve_and_measure() {
 
     // Signed-in page loads: throughput, latency, and store writes.
     let browser = client(true);
-    let page = browser
-        .get(format!("{base}/signin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page_csrf = sign_in_csrf(&browser, &base).await;
     let status = browser
         .post(format!("{base}/signin"))
         .form(&[
             ("email", "emma@example.com"),
             ("password", PASSWORD),
-            ("csrf", &csrf_of(&page)),
+            ("csrf", &page_csrf),
         ])
         .send()
         .await

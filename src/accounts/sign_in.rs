@@ -26,7 +26,7 @@ impl Accounts {
         client: IpAddr,
     ) -> Result<SignedInUser, AccountsError> {
         let account_key = format!("account:{}", email::normalize(email));
-        let address_key = format!("address:{client}");
+        let address_key = format!("address:{}", address_group(client));
         let limits = self.config.sign_in;
         let window = limits.lockout.as_secs() as i64;
         let now = time::now();
@@ -75,5 +75,40 @@ impl Accounts {
         let token = self.sessions.create(user.id).await?;
         tracing::info!(user = user.id, client = %client, "signed in");
         Ok(SignedInUser { user, token })
+    }
+}
+
+/// The unit an address limit applies to: one IPv4 address, or one IPv6 /64
+/// (the block a single subscriber usually holds, so rotating through it
+/// doesn't reset the count).
+fn address_group(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_grouped_by_64_bit_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_group(a), address_group(b));
+        assert_ne!(address_group(a), address_group(c));
+        assert_eq!(
+            address_group("::ffff:192.0.2.7".parse().unwrap()),
+            "192.0.2.7"
+        );
+        assert_eq!(address_group("192.0.2.7".parse().unwrap()), "192.0.2.7");
     }
 }

@@ -42,7 +42,7 @@ pub fn profile_page(chrome: &Chrome<'_>, view: &ProfileView<'_>, details: Markup
                 div.profile-actions {
                     @if user.is_local() {
                         a.button href="/profile/2fa" { "Set up 2FA" }
-                        a.button href=(format!("/password/forgot?email={}", urlencode(user.email.as_str()))) { "Change password" }
+                        a.button href=(forgot_password_link(user)) { "Change password" }
                     }
                     a.button.danger-outline href="/profile/delete" { "Delete user account" }
                     form.inline method="post" action="/signout" {
@@ -108,13 +108,8 @@ pub fn edit_fragment(csrf: &str, form: &ProfileForm, errors: &FieldErrors) -> Ma
     }
 }
 
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// *Change password* opens the Forgotten-password page with the email filled in.
+fn forgot_password_link(user: &User) -> String {
+    let query = serde_urlencoded::to_string([("email", user.email.as_str())]).unwrap_or_default();
+    format!("/password/forgot?{query}")
 }

@@ -9,6 +9,7 @@ pub mod assets;
 mod context;
 mod cookies;
 mod csrf;
+mod form;
 mod headers;
 mod pages;
 mod profile;
@@ -17,6 +18,7 @@ mod setup;
 mod sign_in;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
@@ -52,6 +54,7 @@ pub fn router(accounts: Accounts) -> Router {
         .route("/healthz", get(pages::healthz))
         .route("/assets/{*path}", get(assets::serve))
         .layer(from_fn(headers::security_headers))
+        .layer(DefaultBodyLimit::max(csrf::MAX_FORM_BYTES))
         .layer(TraceLayer::new_for_http())
         // A bug must not take the connection down with it: answer 500, log it.
         .layer(CatchPanicLayer::new())

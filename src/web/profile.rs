@@ -1,6 +1,5 @@
 //! The Profile screen and its in-place Edit.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -8,6 +7,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::context::SignedInCtx;
+use super::form::Form;
 use crate::accounts::profile::ProfileForm;
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::error::AppError;

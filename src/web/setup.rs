@@ -1,6 +1,5 @@
 //! The first-start set-up link.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,6 +8,7 @@ use tower_cookies::Cookies;
 
 use super::context::Ctx;
 use super::cookies;
+use super::form::Form;
 use crate::accounts::users::NewUserForm;
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::error::AppError;

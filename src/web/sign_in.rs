@@ -1,6 +1,5 @@
 //! Sign in and log out.
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,6 +8,7 @@ use tower_cookies::Cookies;
 
 use super::context::{Ctx, SignedInCtx};
 use super::cookies;
+use super::form::Form;
 use crate::accounts::{Accounts, AccountsError};
 use crate::error::AppError;
 use crate::views::components::Tone;

@@ -84,6 +84,23 @@ impl Driver {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
+    async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("can't click {css}: {e}"));
+    }
+
+    /// Signs in through the form and waits for the Profile page.
+    async fn sign_in(&self, app: &TestApp, email: &str) {
+        self.client.goto(&app.url("/signin")).await.unwrap();
+        type_into(self, "#field-email", email).await;
+        type_into(self, "#field-password", PASSWORD).await;
+        self.click("button[type=submit]").await;
+        self.wait_for(".initials-circle").await;
+    }
+
     async fn stop(mut self) {
         let _ = self.client.close().await;
         let _ = self.process.kill();
@@ -114,12 +131,7 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
     type_into(&driver, "#field-email", "emma@example.com").await;
     type_into(&driver, "#field-password", PASSWORD).await;
     driver.screenshot("signin").await;
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    driver.click("button[type=submit]").await;
     driver.wait_for(".initials-circle").await;
     assert!(
         c.current_url()
@@ -134,12 +146,7 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
     c.execute("window.latchkeyMarker = 'same page'; return true;", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css("a.icon-button.edit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    driver.click("a.icon-button.edit").await;
     driver.wait_for("form#profile-details #field-phone").await;
     // Focus moved into the form for keyboard users.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -155,22 +162,16 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
     };
     assert_eq!(focused, json!("field-first_name"));
     type_into(&driver, "#field-phone", "not a phone").await;
-    c.find(Locator::Css("form#profile-details button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    driver
+        .click("form#profile-details button[type=submit]")
+        .await;
     driver.wait_for("#field-phone-error").await;
     driver.screenshot("profile-edit-error").await;
 
     type_into(&driver, "#field-phone", "+44 20 7946 0958").await;
-    c.find(Locator::Css("form#profile-details button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    driver
+        .click("form#profile-details button[type=submit]")
+        .await;
     let phone = driver
         .wait_for("section#profile-details #phone-value")
         .await;
@@ -219,25 +220,11 @@ async fn on_a_phone_the_menu_folds_behind_a_button() {
     app.user("emma@example.com", true).await;
     let driver = Driver::start(390, 844).await;
     let c = &driver.client;
-    c.goto(&app.url("/signin")).await.unwrap();
-    type_into(&driver, "#field-email", "emma@example.com").await;
-    type_into(&driver, "#field-password", PASSWORD).await;
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    driver.wait_for(".initials-circle").await;
+    driver.sign_in(&app, "emma@example.com").await;
     let menu = c.find(Locator::Css("#side-menu")).await.unwrap();
     assert!(!menu.is_displayed().await.unwrap(), "folded away");
     driver.screenshot("profile-phone").await;
-    c.find(Locator::Css("[data-menu-toggle]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    driver.click("[data-menu-toggle]").await;
     assert!(
         menu.is_displayed().await.unwrap(),
         "opened by the menu button"

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::support::{Client, PASSWORD, free_port, location};
+use crate::support::{Client, PASSWORD, csrf_of, free_port, location, setup_form};
 
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 
@@ -292,20 +292,12 @@ async fn an_acknowledged_write_survives_kill_9() {
     let created = browser
         .post_raw(
             "/setup",
-            &[
-                ("csrf", &crate::support::csrf_of(&page)),
-                ("token", token),
-                ("first_name", "Ada"),
-                ("last_name", "Lovelace"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
+            &setup_form(&csrf_of(&page), token, "Ada", "Lovelace", "ada@example.com"),
         )
         .await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     // The profile edit is acknowledged, then the process dies without warning.
-    let csrf = crate::support::csrf_of(&browser.get_text("/profile").await);
+    let csrf = csrf_of(&browser.get_text("/profile").await);
     let saved = browser
         .post_raw(
             "/profile",

@@ -86,15 +86,7 @@ async fn editing_with_htmx_swaps_fragments_and_saves() {
         )
         .await;
     assert_eq!(cleared.status(), StatusCode::OK);
-    assert!(
-        app.accounts
-            .store
-            .user_by_email("emma@example.com")
-            .unwrap()
-            .unwrap()
-            .phone
-            .is_none()
-    );
+    assert!(app.stored_user("emma@example.com").phone.is_none());
 }
 
 #[tokio::test]
@@ -170,14 +162,7 @@ async fn invalid_input_is_explained_beside_the_field_and_changes_nothing() {
             "values are escaped"
         );
     }
-    assert_eq!(
-        app.accounts
-            .store
-            .user_by_email("emma@example.com")
-            .unwrap()
-            .unwrap(),
-        before
-    );
+    assert_eq!(app.stored_user("emma@example.com"), before);
 }
 
 #[tokio::test]
@@ -257,14 +242,7 @@ async fn with_self_service_off_there_is_no_pencil_and_forged_edits_get_403() {
         )
         .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        app.accounts
-            .store
-            .user_by_email("emma@example.com")
-            .unwrap()
-            .unwrap(),
-        before
-    );
+    assert_eq!(app.stored_user("emma@example.com"), before);
 
     // The setting applies at once when an administrator turns it back on.
     let mut settings = app.accounts.store.account_settings().unwrap();

@@ -49,14 +49,7 @@ async fn mutations_without_the_right_csrf_token_are_refused_and_change_nothing()
         StatusCode::OK,
         "still signed in"
     );
-    assert_eq!(
-        app.accounts
-            .store
-            .user_by_email("emma@example.com")
-            .unwrap()
-            .unwrap(),
-        before
-    );
+    assert_eq!(app.stored_user("emma@example.com"), before);
 }
 
 #[tokio::test]

@@ -16,6 +16,17 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Sends a bare request with only this session token, as a thief would.
+async fn replay(app: &TestApp, token: &str) -> reqwest::Response {
+    Client::new(&app.base)
+        .http
+        .get(app.url("/profile"))
+        .header("Cookie", format!("latchkey_session={token}"))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn cookie_value(set_cookie: &str) -> String {
     set_cookie
         .split(';')
@@ -56,14 +67,7 @@ async fn the_session_cookie_is_http_only_lax_and_rotated_at_each_sign_in() {
         .await;
     let second_token = cookie_value(&session_cookie(&second).expect("new cookie"));
     assert_ne!(first_token, second_token);
-    let replay = Client::new(&app.base);
-    let response = replay
-        .http
-        .get(app.url("/profile"))
-        .header("Cookie", format!("latchkey_session={first_token}"))
-        .send()
-        .await
-        .unwrap();
+    let response = replay(&app, &first_token).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/signin");
 }
@@ -95,16 +99,7 @@ async fn log_out_ends_the_session_on_the_server() {
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 
     // The old cookie, replayed by hand, no longer works.
-    let replay = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = replay
-        .get(app.url("/profile"))
-        .header("Cookie", format!("latchkey_session={token}"))
-        .send()
-        .await
-        .unwrap();
+    let response = replay(&app, &token).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/signin");
 }

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::{PASSWORD, TestApp, csrf_of, location};
+use crate::support::{TestApp, csrf_of, location, setup_form};
 
 fn path_of(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
@@ -67,15 +67,7 @@ async fn the_set_up_link_creates_the_first_administrator_once() {
     let ok = browser
         .post_raw(
             "/setup",
-            &[
-                ("token", &token),
-                ("csrf", &csrf),
-                ("first_name", "Ada"),
-                ("last_name", "Lovelace"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
+            &setup_form(&csrf, &token, "Ada", "Lovelace", "ada@example.com"),
         )
         .await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
@@ -105,15 +97,7 @@ async fn the_set_up_link_creates_the_first_administrator_once() {
     let again = other
         .post_raw(
             "/setup",
-            &[
-                ("token", &token),
-                ("csrf", &csrf_of(&page)),
-                ("first_name", "Eve"),
-                ("last_name", "X"),
-                ("email", "eve@example.com"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
+            &setup_form(&csrf_of(&page), &token, "Eve", "X", "eve@example.com"),
         )
         .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);

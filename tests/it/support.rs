@@ -80,6 +80,15 @@ impl TestApp {
             .expect("user created")
     }
 
+    /// The user as stored now.
+    pub fn stored_user(&self, email: &str) -> User {
+        self.accounts
+            .store
+            .user_by_email(email)
+            .expect("store readable")
+            .expect("user exists")
+    }
+
     /// A browser-like client: cookie jar, no automatic redirects.
     pub fn client(&self) -> Client {
         Client::new(&self.base)
@@ -227,4 +236,23 @@ pub fn free_port() -> u16 {
         .local_addr()
         .expect("addr")
         .port()
+}
+
+/// The set-up form, filled in with [`PASSWORD`].
+pub fn setup_form<'a>(
+    csrf: &'a str,
+    token: &'a str,
+    first: &'a str,
+    last: &'a str,
+    email: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("token", token),
+        ("first_name", first),
+        ("last_name", last),
+        ("email", email),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+    ]
 }
