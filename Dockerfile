@@ -6,6 +6,8 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so they are cached while only our code changes.
 COPY Cargo.toml Cargo.lock ./
+# The manifest names the benchmark target, so its file must exist to build.
+COPY benches benches
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && cargo build --release --locked \
     && rm -rf src

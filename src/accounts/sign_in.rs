@@ -30,26 +30,18 @@ impl Accounts {
         let limits = self.config.sign_in;
         let window = limits.lockout.as_secs() as i64;
         let now = time::now();
-        let check = [
-            (account_key.as_str(), limits.max_failures_per_account),
-            (address_key.as_str(), limits.max_failures_per_address),
+        let counters = vec![
+            (account_key.clone(), limits.max_failures_per_account),
+            (address_key.clone(), limits.max_failures_per_address),
         ];
-        if let ThrottleVerdict::Locked { retry_after } =
-            self.store.throttle_check(&check, window, now)?
-        {
-            return Err(AccountsError::Throttled { retry_after });
+        // A read first, so attempts during a lock-out cost no write.
+        let mut verdict = self.store.throttle_check(&counters, window, now)?;
+        if verdict == ThrottleVerdict::Allowed {
+            verdict = self
+                .store
+                .blocking(move |s| s.throttle_reserve(&counters, window, now))
+                .await?;
         }
-        let (account, address) = (account_key.clone(), address_key.clone());
-        let verdict = self
-            .store
-            .blocking(move |s| {
-                let limits = [
-                    (account.as_str(), limits.max_failures_per_account),
-                    (address.as_str(), limits.max_failures_per_address),
-                ];
-                s.throttle_reserve(&limits, window, now)
-            })
-            .await?;
         if let ThrottleVerdict::Locked { retry_after } = verdict {
             return Err(AccountsError::Throttled { retry_after });
         }
@@ -68,8 +60,7 @@ impl Accounts {
         let user_id = user.id;
         self.store
             .blocking(move |s| {
-                s.throttle_forgive(&account_key, &address_key)?;
-                s.record_sign_in(user_id, time::now())
+                s.record_successful_sign_in(&account_key, &address_key, user_id, time::now())
             })
             .await?;
         let token = self.sessions.create(user.id).await?;

@@ -24,7 +24,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
-pub use throttle::{ThrottleRecord, ThrottleVerdict};
+pub use throttle::{Limit, ThrottleRecord, ThrottleVerdict};
 pub use users::NewUser;
 
 use crate::domain::AccountSettings;

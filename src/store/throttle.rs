@@ -8,7 +8,8 @@
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, codec, tables};
+use super::{Store, StoreError, codec, tables, users};
+use crate::domain::UserId;
 use crate::domain::time::Timestamp;
 
 const THROTTLE_VERSION: u8 = 1;
@@ -30,13 +31,13 @@ pub enum ThrottleVerdict {
 }
 
 /// A counter key and the failures it allows within one window.
-pub type Limit<'a> = (&'a str, u32);
+pub type Limit = (String, u32);
 
 impl Store {
     /// Read-only check, so refused attempts during a lock cost no write.
     pub fn throttle_check(
         &self,
-        limits: &[Limit<'_>],
+        limits: &[Limit],
         window: i64,
         now: Timestamp,
     ) -> Result<ThrottleVerdict, StoreError> {
@@ -44,7 +45,10 @@ impl Store {
             let table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
             let mut verdict = ThrottleVerdict::Allowed;
             for (key, max) in limits {
-                let record = table.get(*key)?.map(|v| decode(v.value())).transpose()?;
+                let record = table
+                    .get(key.as_str())?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
                 verdict = worse(verdict, judge(record, *max, window, now));
             }
             Ok(verdict)
@@ -54,7 +58,7 @@ impl Store {
     /// Checks every counter and, if none is locked, counts one failure on each.
     pub fn throttle_reserve(
         &self,
-        limits: &[Limit<'_>],
+        limits: &[Limit],
         window: i64,
         now: Timestamp,
     ) -> Result<ThrottleVerdict, StoreError> {
@@ -63,23 +67,36 @@ impl Store {
             let mut records = Vec::with_capacity(limits.len());
             let mut verdict = ThrottleVerdict::Allowed;
             for (key, max) in limits {
-                let record = table.get(*key)?.map(|v| decode(v.value())).transpose()?;
+                let record = table
+                    .get(key.as_str())?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
                 verdict = worse(verdict, judge(record, *max, window, now));
                 records.push(current(record, window, now));
             }
             if verdict == ThrottleVerdict::Allowed {
                 for ((key, _), mut record) in limits.iter().zip(records) {
                     record.failures += 1;
-                    table.insert(*key, codec::encode(THROTTLE_VERSION, &record).as_slice())?;
+                    table.insert(
+                        key.as_str(),
+                        codec::encode(THROTTLE_VERSION, &record).as_slice(),
+                    )?;
                 }
             }
             Ok(verdict)
         })
     }
 
-    /// After a successful sign-in: clears the account's counter and gives the
-    /// address back the failure reserved for this attempt.
-    pub fn throttle_forgive(&self, account: &str, address: &str) -> Result<(), StoreError> {
+    /// After a successful sign-in, in one commit: clears the account's
+    /// counter, gives the address back the failure reserved for this attempt,
+    /// and records the time on the user.
+    pub fn record_successful_sign_in(
+        &self,
+        account: &str,
+        address: &str,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
             table.remove(account)?;
@@ -88,7 +105,7 @@ impl Store {
                 record.failures = record.failures.saturating_sub(1);
                 table.insert(address, codec::encode(THROTTLE_VERSION, &record).as_slice())?;
             }
-            Ok(())
+            users::record_sign_in(tx, user, at)
         })
     }
 

@@ -64,16 +64,6 @@ impl Store {
     pub fn update_user(&self, user: &User) -> Result<(), StoreError> {
         self.write(|tx| put_user(tx, user))
     }
-
-    pub fn record_sign_in(&self, id: UserId, at: Timestamp) -> Result<(), StoreError> {
-        self.write(|tx| {
-            let Some(mut user) = read_user_mut(tx, id)? else {
-                return Ok(());
-            };
-            user.last_sign_in_at = Some(at);
-            put_user(tx, &user)
-        })
-    }
 }
 
 pub(super) fn read_user(tx: &ReadTransaction, id: UserId) -> Result<Option<User>, StoreError> {
@@ -119,6 +109,18 @@ pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, S
     tx.open_table(tables::USERS_BY_EMAIL)?
         .insert(key.as_str(), user.id)?;
     Ok(user)
+}
+
+pub(super) fn record_sign_in(
+    tx: &WriteTransaction,
+    id: UserId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let Some(mut user) = read_user_mut(tx, id)? else {
+        return Ok(());
+    };
+    user.last_sign_in_at = Some(at);
+    put_user(tx, &user)
 }
 
 fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
