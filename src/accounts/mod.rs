@@ -7,6 +7,7 @@
 pub mod hashing;
 pub mod profile;
 pub mod sessions;
+pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod users;

@@ -120,17 +120,30 @@ pub fn form_errors(errors: &FieldErrors) -> Markup {
     }
 }
 
-/// A read-only switch showing a state (a real checkbox, styled as a switch).
-pub fn status_switch(id: &str, label: &str, on: bool, description: &str) -> Markup {
-    let description_id = format!("{id}-description");
-    html! {
-        div.switch-row {
-            label.switch for=(id) {
-                input #(id) type="checkbox" role="switch" checked[on] disabled aria-describedby=(description_id);
-                span.switch-track aria-hidden="true" { span.switch-thumb {} }
-                span.switch-label { (label) }
+/// A switch: a real checkbox (`role="switch"`) drawn as a toggle. With a
+/// `name` it is a form control; without one it only shows a state.
+pub struct Switch<'a> {
+    pub id: &'a str,
+    pub name: Option<&'static str>,
+    pub label: &'a str,
+    pub on: bool,
+    pub enabled: bool,
+    pub description: &'a str,
+}
+
+impl Switch<'_> {
+    pub fn render(&self) -> Markup {
+        let description_id = format!("{}-description", self.id);
+        html! {
+            div.switch-row {
+                label.switch for=(self.id) {
+                    input #(self.id) type="checkbox" role="switch" name=[self.name] value="on"
+                        checked[self.on] disabled[!self.enabled] aria-describedby=(description_id);
+                    span.switch-track aria-hidden="true" { span.switch-thumb {} }
+                    span.switch-label { (self.label) }
+                }
+                p.hint #(description_id) { (self.description) }
             }
-            p.hint #(description_id) { (description) }
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod icons;
 pub mod layout;
 pub mod profile;
+pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod unavailable;

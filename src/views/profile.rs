@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{Field, Tone, csrf_field, form_errors, notice, status_switch};
+use super::components::{Field, Switch, Tone, csrf_field, form_errors, notice};
 use super::icons;
 use super::layout::card;
 use super::{Chrome, page};
@@ -36,8 +36,14 @@ pub fn profile_page(chrome: &Chrome<'_>, view: &ProfileView<'_>, details: Markup
                 }
                 (details)
                 @if user.is_local() {
-                    (status_switch("two-factor", "2FA Enabled", false,
-                        "Two-factor authentication is off. Setting it up is not available yet."))
+                    (Switch {
+                        id: "two-factor",
+                        name: None,
+                        label: "2FA Enabled",
+                        on: false,
+                        enabled: false,
+                        description: "Two-factor authentication is off. Setting it up is not available yet.",
+                    }.render())
                 }
                 div.profile-actions {
                     @if user.is_local() {

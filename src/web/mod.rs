@@ -14,6 +14,7 @@ mod headers;
 mod pages;
 mod profile;
 mod render;
+mod settings;
 mod setup;
 mod sign_in;
 
@@ -47,6 +48,10 @@ pub fn router(accounts: Accounts) -> Router {
         .route("/profile/2fa", get(pages::two_factor_setup))
         .route("/profile/delete", get(pages::deletion_request))
         .route("/password/forgot", get(pages::forgotten_password))
+        .route(
+            "/account/settings",
+            get(settings::show).post(settings::save),
+        )
         .route("/account/{section}", get(pages::account_section))
         .fallback(pages::not_found)
         .layer(middleware)

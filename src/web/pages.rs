@@ -8,6 +8,7 @@ use maud::Markup;
 
 use super::context::{Ctx, SignedInCtx};
 use crate::accounts::Accounts;
+use crate::accounts::settings::require;
 use crate::domain::Permission;
 use crate::error::AppError;
 use crate::views::unavailable::unavailable_page;
@@ -64,15 +65,10 @@ pub async fn account_section(
     let (title, permission) = match section.as_str() {
         "users" => ("Users", Permission::UsersView),
         "roles" => ("Roles", Permission::RolesManage),
-        "settings" => ("Settings", Permission::SettingsManage),
         "audit" => ("Audit log", Permission::AuditView),
         _ => return Err(AppError::NotFound),
     };
-    if !s.viewer.permissions.contains(permission) {
-        return Err(AppError::Forbidden(
-            "this page needs a permission you don't hold",
-        ));
-    }
+    require(&s.viewer, permission)?;
     Ok(unavailable_page(
         &s.ctx.chrome(),
         title,

@@ -203,6 +203,7 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
     assert_eq!(radius, json!("50%"));
 
     for (path, name) in [
+        ("/account/settings", "settings"),
         ("/account/users", "account-section"),
         ("/nowhere", "not-found"),
         ("/profile/2fa", "two-factor"),

@@ -9,6 +9,7 @@ mod cli;
 mod profile;
 mod security;
 mod sessions;
+mod settings;
 mod setup;
 mod sign_in;
 mod support;
