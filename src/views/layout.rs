@@ -12,6 +12,8 @@ use crate::web::assets;
 pub struct Chrome<'a> {
     pub viewer: Option<&'a SignedIn>,
     pub csrf: &'a str,
+    /// The current path, to mark the menu entry of this page.
+    pub path: &'a str,
 }
 
 /// htmx settings: no inline styles or eval (the CSP forbids both), and 4xx
@@ -71,7 +73,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                             h2.side-menu-title { "Account" }
                             ul {
                                 @for (label, href, _) in &menu {
-                                    li { a href=(href) { (label) } }
+                                    li { a href=(href) aria-current=[(chrome.path == *href).then_some("page")] { (label) } }
                                 }
                             }
                         }

@@ -26,6 +26,8 @@ pub struct RequestContext {
     pub csrf: String,
     pub htmx: bool,
     pub client: IpAddr,
+    /// The path asked for, to mark the current menu entry.
+    pub path: String,
 }
 
 impl RequestContext {
@@ -33,6 +35,7 @@ impl RequestContext {
         Chrome {
             viewer: self.viewer.as_ref(),
             csrf: &self.csrf,
+            path: &self.path,
         }
     }
 }
@@ -68,11 +71,13 @@ pub async fn load_context(
         .get("HX-Request")
         .is_some_and(|v| v.as_bytes() == b"true");
     let client = client_address(&request, accounts.config.server.trust_forwarded_for);
+    let path = request.uri().path().to_owned();
     request.extensions_mut().insert(Arc::new(RequestContext {
         viewer,
         csrf,
         htmx,
         client,
+        path,
     }));
     next.run(request).await
 }
