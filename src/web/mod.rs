@@ -29,6 +29,20 @@ use tower_http::trace::TraceLayer;
 
 pub use headers::CONTENT_SECURITY_POLICY;
 
+/// `?saved=1`: where a plain form lands after a successful save, so the page
+/// can say so (htmx gets the notice in the swapped fragment instead).
+#[derive(serde::Deserialize)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+impl SavedQuery {
+    pub fn saved(&self) -> bool {
+        self.saved.is_some()
+    }
+}
+
 use crate::accounts::Accounts;
 
 pub fn router(accounts: Accounts) -> Router {

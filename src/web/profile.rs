@@ -4,8 +4,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
-use serde::Deserialize;
 
+use super::SavedQuery;
 use super::context::SignedInCtx;
 use super::form::Form;
 use crate::accounts::profile::ProfileForm;
@@ -13,21 +13,15 @@ use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::error::AppError;
 use crate::views::profile::{ProfileView, details_fragment, edit_fragment, profile_page};
 
-#[derive(Deserialize)]
-pub struct ProfileQuery {
-    #[serde(default)]
-    saved: Option<String>,
-}
-
 pub async fn show(
     State(accounts): State<Accounts>,
     s: SignedInCtx,
-    Query(q): Query<ProfileQuery>,
+    Query(q): Query<SavedQuery>,
 ) -> Result<Markup, AppError> {
     let view = ProfileView {
         user: &s.viewer.user,
         can_edit: accounts.may_edit_own_profile(&s.viewer)?,
-        saved: q.saved.is_some(),
+        saved: q.saved(),
     };
     Ok(profile_page(
         &s.ctx.chrome(),

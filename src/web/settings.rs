@@ -3,8 +3,8 @@
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
-use serde::Deserialize;
 
+use super::SavedQuery;
 use super::context::SignedInCtx;
 use super::form::Form;
 use crate::accounts::Accounts;
@@ -12,19 +12,13 @@ use crate::accounts::settings::SettingsForm;
 use crate::error::AppError;
 use crate::views::settings::{settings_form, settings_page};
 
-#[derive(Deserialize)]
-pub struct SavedQuery {
-    #[serde(default)]
-    saved: Option<String>,
-}
-
 pub async fn show(
     State(accounts): State<Accounts>,
     s: SignedInCtx,
     Query(q): Query<SavedQuery>,
 ) -> Result<Markup, AppError> {
     let settings = accounts.account_settings(&s.viewer)?;
-    Ok(settings_page(&s.ctx.chrome(), &settings, q.saved.is_some()))
+    Ok(settings_page(&s.ctx.chrome(), &settings, q.saved()))
 }
 
 pub async fn save(

@@ -217,6 +217,15 @@ impl Server {
         panic!("no log line with {needle:?}");
     }
 
+    /// The set-up link the server logs at first start.
+    fn setup_url(&self) -> String {
+        let line = self.wait_for("/setup?token=");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.contains("/setup?token="));
+        url.expect("a URL in the line").to_owned()
+    }
+
     fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
@@ -245,12 +254,7 @@ async fn the_server_logs_the_set_up_link_and_stops_gracefully_on_sigterm() {
         listening.contains(&format!("http://127.0.0.1:{port}")),
         "{listening}"
     );
-    let line = server.wait_for("/setup?token=");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.contains("/setup?token="))
-        .unwrap()
-        .to_owned();
+    let url = server.setup_url();
     assert!(url.starts_with(&format!("http://127.0.0.1:{port}/setup?token=")));
     let base = format!("http://127.0.0.1:{port}");
     let browser = Client::new(&base);
@@ -279,12 +283,7 @@ async fn an_acknowledged_write_survives_kill_9() {
     let config = scratch.config("", port);
     let base = format!("http://127.0.0.1:{port}");
     let server = Server::start(&config);
-    let line = server.wait_for("/setup?token=");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.contains("/setup?token="))
-        .unwrap()
-        .to_owned();
+    let url = server.setup_url();
     let path = &url[base.len()..];
     let token = path.split("token=").nth(1).unwrap();
     let browser = Client::new(&base);
