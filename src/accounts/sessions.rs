@@ -4,8 +4,6 @@
 //! `touch_every` per session, by a background task that batches updates, so
 //! a signed-in page load never waits for (or performs) a write.
 
-use std::time::Duration;
-
 use tokio::sync::mpsc;
 
 use crate::config::SessionConfig;
@@ -103,10 +101,6 @@ impl SessionManager {
         self.store
             .blocking(move |s| s.delete_expired_sessions(now, idle_timeout, absolute_timeout))
             .await
-    }
-
-    pub fn idle_timeout(&self) -> Duration {
-        self.config.idle_timeout
     }
 }
 

@@ -108,19 +108,3 @@ impl Accounts {
         Ok(self.store.user_count()? > 0)
     }
 }
-
-impl AccountsError {
-    /// Field messages, if this is a validation failure.
-    pub fn field_errors(&self) -> Option<&FieldErrors> {
-        match self {
-            AccountsError::Invalid(errors) => Some(errors),
-            _ => None,
-        }
-    }
-}
-
-impl User {
-    pub fn is_global_administrator(&self) -> bool {
-        self.roles.contains(&GLOBAL_ADMINISTRATOR)
-    }
-}

@@ -1,7 +1,6 @@
 //! Time as the store keeps it: whole seconds since the Unix epoch, UTC.
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub type Timestamp = i64;
 
@@ -16,12 +15,4 @@ pub fn display(at: Timestamp) -> String {
     };
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     moment.format(&format).unwrap_or_else(|_| "—".into())
-}
-
-/// A timestamp for machines (logs, CSV): RFC 3339.
-pub fn rfc3339(at: Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|m| m.format(&Rfc3339).ok())
-        .unwrap_or_default()
 }

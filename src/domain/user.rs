@@ -55,6 +55,10 @@ impl User {
         format!("{}{}", self.first_name.initial(), self.last_name.initial())
     }
 
+    pub fn is_global_administrator(&self) -> bool {
+        self.roles.contains(&super::role::GLOBAL_ADMINISTRATOR)
+    }
+
     pub fn is_local(&self) -> bool {
         self.sign_in_method == SignInMethod::Local
     }

@@ -17,10 +17,6 @@ impl Store {
                 .collect()
         })
     }
-
-    pub fn role(&self, id: RoleId) -> Result<Option<Role>, StoreError> {
-        self.read(|tx| read_role(tx, id))
-    }
 }
 
 pub(super) fn read_role(tx: &ReadTransaction, id: RoleId) -> Result<Option<Role>, StoreError> {

@@ -126,3 +126,41 @@ fn remove_session(tx: &WriteTransaction, hash: TokenHash) -> Result<(), StoreErr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountSettings, Token};
+
+    #[test]
+    fn all_sessions_of_a_user_end_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let session = |user| Session {
+            user_id: user,
+            created_at: 1,
+            last_seen_at: 1,
+            csrf: String::new(),
+        };
+        let (a, b, other) = (
+            Token::generate().hash(),
+            Token::generate().hash(),
+            Token::generate().hash(),
+        );
+        store.insert_session(a, &session(7)).unwrap();
+        store.insert_session(b, &session(7)).unwrap();
+        store.insert_session(other, &session(8)).unwrap();
+        assert_eq!(store.delete_sessions_of_user(7).unwrap(), 2);
+        // The other user's session stays.
+        let exists = |h: TokenHash| {
+            store.read(|tx| {
+                Ok(tx
+                    .open_table(tables::SESSIONS)?
+                    .get(h.0.as_slice())?
+                    .is_some())
+            })
+        };
+        assert!(!exists(a).unwrap() && !exists(b).unwrap() && exists(other).unwrap());
+        assert_eq!(store.delete_sessions_of_user(7).unwrap(), 0);
+    }
+}

@@ -16,14 +16,6 @@ pub fn pencil() -> Markup {
     )
 }
 
-/// A person silhouette, for places without initials.
-pub fn person() -> Markup {
-    svg(
-        "icon-person",
-        r#"<circle cx="12" cy="8" r="4" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M4 20c1.5-4 4.5-6 8-6s6.5 2 8 6" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/>"#,
-    )
-}
-
 /// Three bars: the menu button on narrow screens.
 pub fn menu() -> Markup {
     svg(
