@@ -15,8 +15,10 @@ use crate::accounts::AccountsError;
 pub enum AppError {
     NotFound,
     Forbidden(&'static str),
-    /// No (live) session: go to the sign-in page.
-    SignInRequired,
+    /// No (live) session: go to the sign-in page, then back to `next`.
+    SignInRequired {
+        next: Option<String>,
+    },
     CsrfRejected,
     LinkInvalid,
     PayloadTooLarge,
@@ -46,7 +48,7 @@ impl AppError {
                 "Not allowed",
                 format!("You don't have permission to do that: {why}."),
             ),
-            AppError::SignInRequired => {
+            AppError::SignInRequired { .. } => {
                 (StatusCode::UNAUTHORIZED, "Sign in required", "Please sign in to continue.".into())
             }
             AppError::CsrfRejected => (
@@ -78,10 +80,11 @@ impl IntoResponse for AppError {
         if let AppError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        if matches!(self, AppError::SignInRequired) {
+        if let AppError::SignInRequired { next } = &self {
             // The renderer turns this into HX-Redirect for htmx, whose
             // requests would otherwise follow the 303 and swap in a page.
-            let mut response = Redirect::to("/signin").into_response();
+            let target = crate::web::return_to::sign_in_url(next.as_deref());
+            let mut response = Redirect::to(&target).into_response();
             response.extensions_mut().insert(SignInRedirect);
             return response;
         }

@@ -7,7 +7,13 @@ use super::layout::card;
 use super::{Chrome, page};
 use crate::accounts::FieldErrors;
 
-pub fn sign_in_page(chrome: &Chrome<'_>, email: &str, message: Option<(Tone, &str)>) -> Markup {
+/// `next` is where to go after signing in (already checked to be local).
+pub fn sign_in_page(
+    chrome: &Chrome<'_>,
+    email: &str,
+    next: Option<&str>,
+    message: Option<(Tone, &str)>,
+) -> Markup {
     let errors = FieldErrors::default();
     page(
         chrome,
@@ -20,6 +26,7 @@ pub fn sign_in_page(chrome: &Chrome<'_>, email: &str, message: Option<(Tone, &st
                     }
                     form method="post" action="/signin" {
                         (csrf_field(chrome.csrf))
+                        @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                         (Field::new("email", "Email", email).kind("email").autocomplete("username").render(&errors))
                         (Field::new("password", "Password", "").kind("password").autocomplete("current-password").render(&errors))
                         div.form-actions {

@@ -124,7 +124,14 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedInCtx {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let Ctx(ctx) = Ctx::from_request_parts(parts, state).await?;
-        let viewer = ctx.viewer.clone().ok_or(AppError::SignInRequired)?;
+        // A page (not a fragment or a form post) is worth coming back to.
+        let next = (parts.method == axum::http::Method::GET && !ctx.htmx)
+            .then(|| parts.uri.path_and_query().map(ToString::to_string))
+            .flatten();
+        let viewer = ctx
+            .viewer
+            .clone()
+            .ok_or(AppError::SignInRequired { next })?;
         Ok(SignedInCtx { ctx, viewer })
     }
 }

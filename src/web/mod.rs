@@ -14,6 +14,7 @@ mod headers;
 mod pages;
 mod profile;
 mod render;
+pub mod return_to;
 mod settings;
 mod setup;
 mod sign_in;

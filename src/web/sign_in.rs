@@ -1,6 +1,6 @@
 //! Sign in and log out.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -9,6 +9,7 @@ use tower_cookies::Cookies;
 use super::context::{Ctx, SignedInCtx};
 use super::cookies;
 use super::form::Form;
+use super::return_to;
 use crate::accounts::{Accounts, AccountsError};
 use crate::error::AppError;
 use crate::views::components::Tone;
@@ -20,17 +21,34 @@ pub struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
-pub async fn show(State(accounts): State<Accounts>, Ctx(ctx): Ctx) -> Result<Response, AppError> {
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn show(
+    State(accounts): State<Accounts>,
+    Ctx(ctx): Ctx,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let next = return_to::safe(&query.next);
     if ctx.viewer.is_some() {
-        return Ok(Redirect::to("/profile").into_response());
+        return Ok(Redirect::to(next.unwrap_or("/profile")).into_response());
     }
-    let first_start = (!accounts.has_users()?).then_some((
-        Tone::Info,
-        "There are no accounts yet. Open the one-time set-up link from the server's log to create the first administrator.",
-    ));
-    Ok(sign_in_page(&ctx.chrome(), "", first_start).into_response())
+    let message = if !accounts.has_users()? {
+        Some((
+            Tone::Info,
+            "There are no accounts yet. Open the one-time set-up link from the server's log to create the first administrator.",
+        ))
+    } else {
+        next.map(|_| (Tone::Info, "Please sign in to continue."))
+    };
+    Ok(sign_in_page(&ctx.chrome(), "", next, message).into_response())
 }
 
 pub async fn submit(
@@ -39,6 +57,7 @@ pub async fn submit(
     cookie_jar: Cookies,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
+    let next = return_to::safe(&form.next);
     match accounts
         .sign_in(&form.email, form.password, ctx.client)
         .await
@@ -53,13 +72,14 @@ pub async fn submit(
                 signed_in.token.as_text(),
                 accounts.config.server.is_https(),
             );
-            Ok(Redirect::to("/profile").into_response())
+            Ok(Redirect::to(next.unwrap_or("/profile")).into_response())
         }
         Err(AccountsError::BadCredentials) => Ok((
             StatusCode::UNAUTHORIZED,
             sign_in_page(
                 &ctx.chrome(),
                 &form.email,
+                next,
                 Some((Tone::Error, "Incorrect email or password.")),
             ),
         )
@@ -72,7 +92,12 @@ pub async fn submit(
             );
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
-                sign_in_page(&ctx.chrome(), &form.email, Some((Tone::Error, &message))),
+                sign_in_page(
+                    &ctx.chrome(),
+                    &form.email,
+                    next,
+                    Some((Tone::Error, &message)),
+                ),
             )
                 .into_response();
             if let Ok(value) = retry_after.to_string().parse() {

@@ -69,7 +69,7 @@ async fn the_session_cookie_is_http_only_lax_and_rotated_at_each_sign_in() {
     assert_ne!(first_token, second_token);
     let response = replay(&app, &first_token).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/signin");
+    assert_eq!(location(&response), "/signin?next=%2Fprofile");
 }
 
 #[tokio::test]
@@ -101,7 +101,7 @@ async fn log_out_ends_the_session_on_the_server() {
     // The old cookie, replayed by hand, no longer works.
     let response = replay(&app, &token).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/signin");
+    assert_eq!(location(&response), "/signin?next=%2Fprofile");
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn an_idle_session_expires() {
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let response = browser.get("/profile").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/signin");
+    assert_eq!(location(&response), "/signin?next=%2Fprofile");
     // htmx requests are told where to go rather than handed a page to swap in.
     let hx = browser.htmx_get("/profile/edit").await;
     assert_eq!(hx.headers().get("hx-redirect").unwrap(), "/signin");

@@ -80,6 +80,6 @@ async fn settings_need_the_settings_permission() {
     let anonymous = app.client();
     assert_eq!(
         location(&anonymous.get("/account/settings").await),
-        "/signin"
+        "/signin?next=%2Faccount%2Fsettings"
     );
 }

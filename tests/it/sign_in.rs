@@ -175,3 +175,57 @@ async fn a_success_clears_the_account_counter() {
         );
     }
 }
+
+#[tokio::test]
+async fn signing_in_returns_to_the_page_that_asked() {
+    let app = TestApp::spawn().await;
+    app.user("admin@example.com", true).await;
+    let browser = app.client();
+    let asked = browser.get("/account/settings?saved=1").await;
+    assert_eq!(
+        location(&asked),
+        "/signin?next=%2Faccount%2Fsettings%3Fsaved%3D1"
+    );
+    let page = browser.get_text(location(&asked)).await;
+    assert!(page.contains("Please sign in to continue."));
+    assert!(page.contains(r#"name="next" value="/account/settings?saved=1""#));
+    let csrf = crate::support::csrf_of(&page);
+    let form = [
+        ("email", "admin@example.com"),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+        ("next", "/account/settings?saved=1"),
+    ];
+    let response = browser.post_raw("/signin", &form).await;
+    assert_eq!(location(&response), "/account/settings?saved=1");
+}
+
+#[tokio::test]
+async fn the_return_address_cannot_leave_the_site() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", false).await;
+    for evil in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
+        let browser = app.client();
+        let page = browser
+            .get_text(&format!("/signin?next={}", evil.replace('/', "%2F")))
+            .await;
+        assert!(
+            !page.contains("evil.example") && !page.contains("javascript:"),
+            "{evil} echoed"
+        );
+        let csrf = crate::support::csrf_of(&page);
+        let form = [
+            ("email", "emma@example.com"),
+            ("password", PASSWORD),
+            ("csrf", csrf.as_str()),
+            ("next", evil),
+        ];
+        let response = browser.post_raw("/signin", &form).await;
+        assert_eq!(location(&response), "/profile", "{evil}");
+    }
+}
