@@ -51,7 +51,12 @@ pub async fn load_context(
     };
     let viewer = match cookies::get(&cookie_jar, cookies::SESSION) {
         Some(value) => match accounts.sessions.resolve(&value) {
-            Ok(viewer) => viewer,
+            Ok(Some(viewer)) => Some(viewer),
+            Ok(None) => {
+                // Ended or expired: stop the browser sending it.
+                cookies::remove(&cookie_jar, cookies::SESSION, secure);
+                None
+            }
             Err(e) => return AppError::from(e).into_response(),
         },
         None => None,

@@ -113,6 +113,8 @@ async fn an_idle_session_expires() {
     let response = browser.get("/profile").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/signin?next=%2Fprofile");
+    let cleared = session_cookie(&response).expect("the dead cookie is cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
     // htmx requests are told where to go rather than handed a page to swap in.
     let hx = browser.htmx_get("/profile/edit").await;
     assert_eq!(hx.headers().get("hx-redirect").unwrap(), "/signin");
