@@ -39,17 +39,24 @@ impl Accounts {
         Ok(who.user.is_local() && self.store.account_settings()?.self_service_profile_updates)
     }
 
+    /// Refuses when `who` may not edit their own details (the forged-request check).
+    pub fn require_own_profile_editing(&self, who: &SignedIn) -> Result<(), AccountsError> {
+        if self.may_edit_own_profile(who)? {
+            Ok(())
+        } else {
+            Err(AccountsError::Forbidden(
+                "self-service profile updates are turned off",
+            ))
+        }
+    }
+
     /// Saves the user's own details. Invalid input changes nothing.
     pub async fn update_own_profile(
         &self,
         who: &SignedIn,
         form: &ProfileForm,
     ) -> Result<User, AccountsError> {
-        if !self.may_edit_own_profile(who)? {
-            return Err(AccountsError::Forbidden(
-                "self-service profile updates are turned off",
-            ));
-        }
+        self.require_own_profile_editing(who)?;
         let mut errors = FieldErrors::default();
         let first_name = errors.check("first_name", PersonName::parse(&form.first_name));
         let last_name = errors.check("last_name", PersonName::parse(&form.last_name));
@@ -59,10 +66,10 @@ impl Accounts {
         {
             errors.add("email", "Changing your email address is not available yet.");
         }
-        errors.into_result()?;
-        let (Some(first_name), Some(last_name), Some(phone)) = (first_name, last_name, phone)
+        let (Some(first_name), Some(last_name), Some(phone), true) =
+            (first_name, last_name, phone, errors.is_empty())
         else {
-            unreachable!("no errors means every field parsed");
+            return Err(AccountsError::Invalid(errors));
         };
         let id = who.user.id;
         let user = self

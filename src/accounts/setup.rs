@@ -28,14 +28,18 @@ impl Accounts {
     }
 
     pub fn setup_link_is_valid(&self, token: &str) -> Result<bool, AccountsError> {
+        Ok(self.live_setup_token(token)?.is_some())
+    }
+
+    /// The parsed token, if the link still works.
+    fn live_setup_token(&self, token: &str) -> Result<Option<Token>, AccountsError> {
         let Some(token) = Token::parse(token) else {
-            return Ok(false);
+            return Ok(None);
         };
-        let valid = self
+        let stored = self
             .store
-            .valid_token(token.hash(), TokenPurpose::Setup, time::now())?
-            .is_some();
-        Ok(valid && !self.has_users()?)
+            .valid_token(token.hash(), TokenPurpose::Setup, time::now())?;
+        Ok(stored.is_some().then_some(token))
     }
 
     /// Creates the first Global Administrator through a set-up link.
@@ -44,14 +48,14 @@ impl Accounts {
         token: &str,
         form: &NewUserForm,
     ) -> Result<User, AccountsError> {
-        if !self.setup_link_is_valid(token)? {
-            return Err(AccountsError::LinkInvalid);
-        }
-        let valid = form.validate()?;
-        let hash = self.hasher.hash(valid.password.expose().to_owned()).await?;
-        let token_hash = Token::parse(token)
+        // Checked before the costly hash; checked again, with "no user yet",
+        // inside the transaction that creates the administrator.
+        let token_hash = self
+            .live_setup_token(token)?
             .ok_or(AccountsError::LinkInvalid)?
             .hash();
+        let valid = form.validate()?;
+        let hash = self.hasher.hash(valid.password.expose().to_owned()).await?;
         let new = valid.into_new_user(hash, true);
         let user = self
             .store

@@ -95,12 +95,9 @@ pub fn email_taken_as_field_error(e: StoreError) -> AccountsError {
 pub fn add_user_now(store: &Store, form: &NewUserForm, admin: bool) -> Result<User, AccountsError> {
     let valid = form.validate()?;
     let hash = hashing::hash_now(valid.password.expose())?;
-    let user = store
+    store
         .insert_user(valid.into_new_user(hash, admin))
-        .map_err(email_taken_as_field_error)?;
-    // A user exists now, so any pending set-up link must stop working.
-    store.remove_setup_tokens()?;
-    Ok(user)
+        .map_err(email_taken_as_field_error)
 }
 
 impl Accounts {

@@ -2,10 +2,33 @@
 //! record of an unknown version or shape is reported as corruption, naming
 //! the table, so the operator learns what is wrong instead of seeing a crash.
 
+use redb::AccessGuard;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
+
+/// A type kept as a record. Its table name (for error messages) and layout
+/// version are stated here once, instead of at every read and write.
+pub trait Record: Serialize + DeserializeOwned {
+    const TABLE: &'static str;
+    const VERSION: u8;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        encode(Self::VERSION, self)
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
+        decode(Self::TABLE, Self::VERSION, bytes)
+    }
+
+    /// Decodes what a table's `get` or `remove` found, if anything.
+    fn from_found(
+        found: Option<AccessGuard<'_, &'static [u8]>>,
+    ) -> Result<Option<Self>, StoreError> {
+        found.map(|v| Self::from_bytes(v.value())).transpose()
+    }
+}
 
 pub fn encode<T: Serialize>(version: u8, value: &T) -> Vec<u8> {
     let mut bytes = vec![version];

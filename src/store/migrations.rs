@@ -12,7 +12,8 @@
 use redb::{ReadableTable, WriteTransaction};
 use serde::Deserialize;
 
-use super::{Store, StoreError, codec, roles, settings, tables, users};
+use super::codec::Record;
+use super::{Store, StoreError, codec, roles, settings, tables};
 use crate::domain::time::Timestamp;
 use crate::domain::{
     AccountSettings, Email, PersonName, Phone, Role, RoleId, SignInMethod, User, UserStatus,
@@ -92,7 +93,7 @@ fn migrate_1_to_2(tx: &WriteTransaction) -> Result<(), StoreError> {
         .map(|e| e.map(|(k, v)| (k.value(), v.value().to_vec())))
         .collect::<Result<_, _>>()?;
     for (id, bytes) in old {
-        if bytes.first() == Some(&users::USER_VERSION) {
+        if bytes.first() == Some(&User::VERSION) {
             continue;
         }
         let v1: UserV1 = codec::decode("users", 1, &bytes)?;
@@ -109,7 +110,7 @@ fn migrate_1_to_2(tx: &WriteTransaction) -> Result<(), StoreError> {
             created_at: v1.created_at,
             last_sign_in_at: v1.last_sign_in_at,
         };
-        table.insert(id, codec::encode(users::USER_VERSION, &user).as_slice())?;
+        table.insert(id, user.to_bytes().as_slice())?;
     }
     tx.open_table(tables::META)?.insert("schema_version", 2)?;
     Ok(())

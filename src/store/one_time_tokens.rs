@@ -4,11 +4,10 @@
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{NewUser, Store, StoreError, codec, tables, users};
+use super::codec::Record;
+use super::{NewUser, Store, StoreError, tables, users};
 use crate::domain::time::Timestamp;
 use crate::domain::{TokenHash, User, UserId, role};
-
-const TOKEN_VERSION: u8 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenPurpose {
@@ -21,6 +20,18 @@ pub struct OneTimeToken {
     pub purpose: TokenPurpose,
     pub user_id: Option<UserId>,
     pub expires_at: Timestamp,
+}
+
+impl Record for OneTimeToken {
+    const TABLE: &'static str = "one_time_tokens";
+    const VERSION: u8 = 1;
+}
+
+impl OneTimeToken {
+    /// Usable now for `purpose`.
+    pub fn is_valid_for(&self, purpose: TokenPurpose, now: Timestamp) -> bool {
+        self.purpose == purpose && self.expires_at > now
+    }
 }
 
 impl Store {
@@ -37,10 +48,8 @@ impl Store {
                 user_id: None,
                 expires_at,
             };
-            tx.open_table(tables::ONE_TIME_TOKENS)?.insert(
-                hash.0.as_slice(),
-                codec::encode(TOKEN_VERSION, &token).as_slice(),
-            )?;
+            tx.open_table(tables::ONE_TIME_TOKENS)?
+                .insert(hash.0.as_slice(), token.to_bytes().as_slice())?;
             Ok(())
         })
     }
@@ -54,11 +63,8 @@ impl Store {
     ) -> Result<Option<OneTimeToken>, StoreError> {
         self.read(|tx| {
             let table = tx.open_table(tables::ONE_TIME_TOKENS)?;
-            let Some(v) = table.get(hash.0.as_slice())? else {
-                return Ok(None);
-            };
-            let token: OneTimeToken = codec::decode("one_time_tokens", TOKEN_VERSION, v.value())?;
-            Ok((token.purpose == purpose && token.expires_at > now).then_some(token))
+            let token = OneTimeToken::from_found(table.get(hash.0.as_slice())?)?;
+            Ok(token.filter(|t| t.is_valid_for(purpose, now)))
         })
     }
 
@@ -72,34 +78,27 @@ impl Store {
         now: Timestamp,
     ) -> Result<User, StoreError> {
         self.write(|tx| {
-            let token = tx
-                .open_table(tables::ONE_TIME_TOKENS)?
-                .get(hash.0.as_slice())?
-                .map(|v| codec::decode::<OneTimeToken>("one_time_tokens", TOKEN_VERSION, v.value()))
-                .transpose()?;
-            let valid =
-                token.is_some_and(|t| t.purpose == TokenPurpose::Setup && t.expires_at > now);
+            let token = OneTimeToken::from_found(
+                tx.open_table(tables::ONE_TIME_TOKENS)?
+                    .get(hash.0.as_slice())?,
+            )?;
+            let valid = token.is_some_and(|t| t.is_valid_for(TokenPurpose::Setup, now));
             if !valid || tx.open_table(tables::USERS)?.len()? > 0 {
                 return Err(StoreError::LinkInvalid);
             }
             new.roles = vec![role::GLOBAL_ADMINISTRATOR];
-            let user = users::insert_user(tx, new)?;
-            remove_tokens(tx, TokenPurpose::Setup)?;
-            Ok(user)
+            users::insert_user(tx, new)
         })
-    }
-
-    /// Removes every set-up link (a user now exists).
-    pub fn remove_setup_tokens(&self) -> Result<(), StoreError> {
-        self.write(|tx| remove_tokens(tx, TokenPurpose::Setup))
     }
 }
 
-fn remove_tokens(tx: &WriteTransaction, purpose: TokenPurpose) -> Result<(), StoreError> {
+pub(super) fn remove_tokens(
+    tx: &WriteTransaction,
+    purpose: TokenPurpose,
+) -> Result<(), StoreError> {
     let mut table = tx.open_table(tables::ONE_TIME_TOKENS)?;
     table.retain(|_, value| {
-        codec::decode::<OneTimeToken>("one_time_tokens", TOKEN_VERSION, value)
-            .map_or(true, |t| t.purpose != purpose)
+        OneTimeToken::from_bytes(value).map_or(true, |t| t.purpose != purpose)
     })?;
     Ok(())
 }

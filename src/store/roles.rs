@@ -2,10 +2,14 @@
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
-use super::{Store, StoreError, codec, tables};
+use super::codec::Record;
+use super::{Store, StoreError, tables};
 use crate::domain::{PermissionSet, Role, RoleId, User};
 
-pub(super) const ROLE_VERSION: u8 = 1;
+impl Record for Role {
+    const TABLE: &'static str = "roles";
+    const VERSION: u8 = 1;
+}
 
 impl Store {
     pub fn roles(&self) -> Result<Vec<Role>, StoreError> {
@@ -13,23 +17,19 @@ impl Store {
             let table = tx.open_table(tables::ROLES)?;
             table
                 .iter()?
-                .map(|entry| codec::decode("roles", ROLE_VERSION, entry?.1.value()))
+                .map(|entry| Role::from_bytes(entry?.1.value()))
                 .collect()
         })
     }
 }
 
 pub(super) fn read_role(tx: &ReadTransaction, id: RoleId) -> Result<Option<Role>, StoreError> {
-    let table = tx.open_table(tables::ROLES)?;
-    table
-        .get(id)?
-        .map(|v| codec::decode("roles", ROLE_VERSION, v.value()))
-        .transpose()
+    Role::from_found(tx.open_table(tables::ROLES)?.get(id)?)
 }
 
 pub(super) fn put_role(tx: &WriteTransaction, role: &Role) -> Result<(), StoreError> {
     tx.open_table(tables::ROLES)?
-        .insert(role.id, codec::encode(ROLE_VERSION, role).as_slice())?;
+        .insert(role.id, role.to_bytes().as_slice())?;
     Ok(())
 }
 

@@ -5,19 +5,21 @@ use std::time::Duration;
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::{Store, StoreError, codec, roles, tables, users};
+use super::codec::Record;
+use super::{Store, StoreError, roles, tables, users};
 use crate::domain::time::Timestamp;
 use crate::domain::{PermissionSet, Session, TokenHash, User, UserId};
 
-const SESSION_VERSION: u8 = 1;
+impl Record for Session {
+    const TABLE: &'static str = "sessions";
+    const VERSION: u8 = 1;
+}
 
 impl Store {
     pub fn insert_session(&self, hash: TokenHash, session: &Session) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.open_table(tables::SESSIONS)?.insert(
-                hash.0.as_slice(),
-                codec::encode(SESSION_VERSION, session).as_slice(),
-            )?;
+            tx.open_table(tables::SESSIONS)?
+                .insert(hash.0.as_slice(), session.to_bytes().as_slice())?;
             tx.open_multimap_table(tables::SESSIONS_BY_USER)?
                 .insert(session.user_id, hash.0.as_slice())?;
             Ok(())
@@ -31,10 +33,9 @@ impl Store {
     ) -> Result<Option<(Session, User, PermissionSet)>, StoreError> {
         self.read(|tx| {
             let sessions = tx.open_table(tables::SESSIONS)?;
-            let Some(value) = sessions.get(hash.0.as_slice())? else {
+            let Some(session) = Session::from_found(sessions.get(hash.0.as_slice())?)? else {
                 return Ok(None);
             };
-            let session: Session = codec::decode("sessions", SESSION_VERSION, value.value())?;
             let Some(user) = users::read_user(tx, session.user_id)? else {
                 return Ok(None);
             };
@@ -68,14 +69,12 @@ impl Store {
         self.write(|tx| {
             let mut sessions = tx.open_table(tables::SESSIONS)?;
             for hash in hashes {
-                let current = sessions.get(hash.0.as_slice())?.map(|v| v.value().to_vec());
-                let Some(bytes) = current else { continue };
-                let mut session: Session = codec::decode("sessions", SESSION_VERSION, &bytes)?;
+                let Some(mut session) = Session::from_found(sessions.get(hash.0.as_slice())?)?
+                else {
+                    continue;
+                };
                 session.last_seen_at = session.last_seen_at.max(at);
-                sessions.insert(
-                    hash.0.as_slice(),
-                    codec::encode(SESSION_VERSION, &session).as_slice(),
-                )?;
+                sessions.insert(hash.0.as_slice(), session.to_bytes().as_slice())?;
             }
             Ok(())
         })
@@ -93,7 +92,7 @@ impl Store {
             let mut expired = Vec::new();
             for entry in sessions.iter()? {
                 let (key, value) = entry?;
-                let stale = codec::decode::<Session>("sessions", SESSION_VERSION, value.value())
+                let stale = Session::from_bytes(value.value())
                     .map_or(true, |s| s.is_expired(now, idle, absolute));
                 if stale && let Ok(hash) = key.value().try_into() {
                     expired.push(hash);
@@ -114,13 +113,8 @@ impl Store {
 }
 
 fn remove_session(tx: &WriteTransaction, hash: TokenHash) -> Result<(), StoreError> {
-    let removed = tx
-        .open_table(tables::SESSIONS)?
-        .remove(hash.0.as_slice())?
-        .map(|v| v.value().to_vec());
-    if let Some(bytes) = removed
-        && let Ok(session) = codec::decode::<Session>("sessions", SESSION_VERSION, &bytes)
-    {
+    let removed = Session::from_found(tx.open_table(tables::SESSIONS)?.remove(hash.0.as_slice())?);
+    if let Ok(Some(session)) = removed {
         tx.open_multimap_table(tables::SESSIONS_BY_USER)?
             .remove(session.user_id, hash.0.as_slice())?;
     }

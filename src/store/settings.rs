@@ -2,20 +2,22 @@
 
 use redb::WriteTransaction;
 
-use super::{Store, StoreError, codec, tables};
+use super::codec::Record;
+use super::{Store, StoreError, tables};
 use crate::domain::AccountSettings;
 
-const SETTINGS_VERSION: u8 = 1;
+impl Record for AccountSettings {
+    const TABLE: &'static str = "settings";
+    const VERSION: u8 = 1;
+}
 const ACCOUNT: &str = "account";
 
 impl Store {
     pub fn account_settings(&self) -> Result<AccountSettings, StoreError> {
         self.read(|tx| {
-            let table = tx.open_table(tables::SETTINGS)?;
-            match table.get(ACCOUNT)? {
-                Some(v) => codec::decode("settings", SETTINGS_VERSION, v.value()),
-                None => Ok(AccountSettings::default()),
-            }
+            let found =
+                AccountSettings::from_found(tx.open_table(tables::SETTINGS)?.get(ACCOUNT)?)?;
+            Ok(found.unwrap_or_default())
         })
     }
 
@@ -28,9 +30,7 @@ pub(super) fn put_account_settings(
     tx: &WriteTransaction,
     settings: &AccountSettings,
 ) -> Result<(), StoreError> {
-    tx.open_table(tables::SETTINGS)?.insert(
-        ACCOUNT,
-        codec::encode(SETTINGS_VERSION, settings).as_slice(),
-    )?;
+    tx.open_table(tables::SETTINGS)?
+        .insert(ACCOUNT, settings.to_bytes().as_slice())?;
     Ok(())
 }

@@ -8,11 +8,10 @@
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, codec, tables, users};
+use super::codec::Record;
+use super::{Store, StoreError, tables, users};
 use crate::domain::UserId;
 use crate::domain::time::Timestamp;
-
-const THROTTLE_VERSION: u8 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThrottleRecord {
@@ -30,6 +29,11 @@ pub enum ThrottleVerdict {
     },
 }
 
+impl Record for ThrottleRecord {
+    const TABLE: &'static str = "sign_in_throttle";
+    const VERSION: u8 = 1;
+}
+
 /// A counter key and the failures it allows within one window.
 pub type Limit = (String, u32);
 
@@ -43,15 +47,7 @@ impl Store {
     ) -> Result<ThrottleVerdict, StoreError> {
         self.read(|tx| {
             let table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
-            let mut verdict = ThrottleVerdict::Allowed;
-            for (key, max) in limits {
-                let record = table
-                    .get(key.as_str())?
-                    .map(|v| decode(v.value()))
-                    .transpose()?;
-                verdict = worse(verdict, judge(record, *max, window, now));
-            }
-            Ok(verdict)
+            Ok(assess(&table, limits, window, now)?.0)
         })
     }
 
@@ -64,23 +60,11 @@ impl Store {
     ) -> Result<ThrottleVerdict, StoreError> {
         self.write(|tx| {
             let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
-            let mut records = Vec::with_capacity(limits.len());
-            let mut verdict = ThrottleVerdict::Allowed;
-            for (key, max) in limits {
-                let record = table
-                    .get(key.as_str())?
-                    .map(|v| decode(v.value()))
-                    .transpose()?;
-                verdict = worse(verdict, judge(record, *max, window, now));
-                records.push(current(record, window, now));
-            }
+            let (verdict, records) = assess(&table, limits, window, now)?;
             if verdict == ThrottleVerdict::Allowed {
                 for ((key, _), mut record) in limits.iter().zip(records) {
                     record.failures += 1;
-                    table.insert(
-                        key.as_str(),
-                        codec::encode(THROTTLE_VERSION, &record).as_slice(),
-                    )?;
+                    table.insert(key.as_str(), record.to_bytes().as_slice())?;
                 }
             }
             Ok(verdict)
@@ -100,10 +84,10 @@ impl Store {
         self.write(|tx| {
             let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
             table.remove(account)?;
-            let record = table.get(address)?.map(|v| decode(v.value())).transpose()?;
+            let record = ThrottleRecord::from_found(table.get(address)?)?;
             if let Some(mut record) = record {
                 record.failures = record.failures.saturating_sub(1);
-                table.insert(address, codec::encode(THROTTLE_VERSION, &record).as_slice())?;
+                table.insert(address, record.to_bytes().as_slice())?;
             }
             users::record_sign_in(tx, user, at)
         })
@@ -117,12 +101,27 @@ impl Store {
 
 fn prune(tx: &WriteTransaction, window: i64, now: Timestamp) -> Result<(), StoreError> {
     let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
-    table.retain(|_, value| decode(value).is_ok_and(|r| now - r.window_start < window))?;
+    table.retain(|_, value| {
+        ThrottleRecord::from_bytes(value).is_ok_and(|r| now - r.window_start < window)
+    })?;
     Ok(())
 }
 
-fn decode(bytes: &[u8]) -> Result<ThrottleRecord, StoreError> {
-    codec::decode("sign_in_throttle", THROTTLE_VERSION, bytes)
+/// Each counter as it stands now, and whether any of them is locked.
+fn assess(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    limits: &[Limit],
+    window: i64,
+    now: Timestamp,
+) -> Result<(ThrottleVerdict, Vec<ThrottleRecord>), StoreError> {
+    let mut verdict = ThrottleVerdict::Allowed;
+    let mut records = Vec::with_capacity(limits.len());
+    for (key, max) in limits {
+        let record = ThrottleRecord::from_found(table.get(key.as_str())?)?;
+        verdict = worse(verdict, judge(record, *max, window, now));
+        records.push(current(record, window, now));
+    }
+    Ok((verdict, records))
 }
 
 /// The record as it stands now: a window that has passed starts afresh.

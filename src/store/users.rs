@@ -2,12 +2,16 @@
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
-use super::{Store, StoreError, codec, next_id, tables};
+use super::codec::Record;
+use super::{Store, StoreError, TokenPurpose, next_id, one_time_tokens, tables};
 use crate::domain::time::Timestamp;
 use crate::domain::{Email, PersonName, Phone, RoleId, SignInMethod, User, UserId, UserStatus};
 
-/// Version of the user record layout (2 added `sign_in_method`).
-pub(super) const USER_VERSION: u8 = 2;
+impl Record for User {
+    const TABLE: &'static str = "users";
+    /// 2 added `sign_in_method`.
+    const VERSION: u8 = 2;
+}
 
 /// A user about to be created; the store assigns the id.
 pub struct NewUser {
@@ -48,10 +52,7 @@ impl Store {
             let table = tx.open_table(tables::USERS)?;
             table
                 .iter()?
-                .map(|entry| {
-                    let (_, value) = entry?;
-                    codec::decode("users", USER_VERSION, value.value())
-                })
+                .map(|entry| User::from_bytes(entry?.1.value()))
                 .collect()
         })
     }
@@ -67,19 +68,7 @@ impl Store {
 }
 
 pub(super) fn read_user(tx: &ReadTransaction, id: UserId) -> Result<Option<User>, StoreError> {
-    let table = tx.open_table(tables::USERS)?;
-    table
-        .get(id)?
-        .map(|v| codec::decode("users", USER_VERSION, v.value()))
-        .transpose()
-}
-
-fn read_user_mut(tx: &WriteTransaction, id: UserId) -> Result<Option<User>, StoreError> {
-    let table = tx.open_table(tables::USERS)?;
-    table
-        .get(id)?
-        .map(|v| codec::decode("users", USER_VERSION, v.value()))
-        .transpose()
+    User::from_found(tx.open_table(tables::USERS)?.get(id)?)
 }
 
 pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, StoreError> {
@@ -105,9 +94,11 @@ pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, S
         last_sign_in_at: None,
     };
     tx.open_table(tables::USERS)?
-        .insert(user.id, codec::encode(USER_VERSION, &user).as_slice())?;
+        .insert(user.id, user.to_bytes().as_slice())?;
     tx.open_table(tables::USERS_BY_EMAIL)?
         .insert(key.as_str(), user.id)?;
+    // A user exists now, so a pending first-start link must stop working.
+    one_time_tokens::remove_tokens(tx, TokenPurpose::Setup)?;
     Ok(user)
 }
 
@@ -116,16 +107,20 @@ pub(super) fn record_sign_in(
     id: UserId,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    let Some(mut user) = read_user_mut(tx, id)? else {
+    let mut table = tx.open_table(tables::USERS)?;
+    let Some(mut user) = User::from_found(table.get(id)?)? else {
         return Ok(());
     };
     user.last_sign_in_at = Some(at);
-    put_user(tx, &user)
+    // The email is unchanged, so the index needs no attention.
+    table.insert(id, user.to_bytes().as_slice())?;
+    Ok(())
 }
 
 fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
     let new_key = user.email.key();
-    let old = read_user_mut(tx, user.id)?;
+    let mut users = tx.open_table(tables::USERS)?;
+    let old = User::from_found(users.get(user.id)?)?;
     let mut index = tx.open_table(tables::USERS_BY_EMAIL)?;
     if let Some(holder) = index.get(new_key.as_str())?.map(|v| v.value())
         && holder != user.id
@@ -138,7 +133,6 @@ fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
         index.remove(old.email.key().as_str())?;
     }
     index.insert(new_key.as_str(), user.id)?;
-    tx.open_table(tables::USERS)?
-        .insert(user.id, codec::encode(USER_VERSION, user).as_slice())?;
+    users.insert(user.id, user.to_bytes().as_slice())?;
     Ok(())
 }

@@ -48,11 +48,7 @@ pub async fn details(
 
 /// The Edit form: a fragment for htmx, the whole page without JavaScript.
 pub async fn edit(State(accounts): State<Accounts>, s: SignedInCtx) -> Result<Markup, AppError> {
-    if !accounts.may_edit_own_profile(&s.viewer)? {
-        return Err(AppError::Forbidden(
-            "self-service profile updates are turned off",
-        ));
-    }
+    accounts.require_own_profile_editing(&s.viewer)?;
     Ok(edit_view(
         &s,
         &ProfileForm::from_user(&s.viewer.user),

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use super::context::Ctx;
-use super::cookies;
 use super::form::Form;
+use super::sign_in::begin_session;
 use crate::accounts::users::NewUserForm;
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::error::AppError;
@@ -54,11 +54,7 @@ pub async fn submit(
     match accounts.complete_setup(&form.token, &form.user).await {
         Ok(user) => {
             let token = accounts.sessions.create(user.id).await?;
-            cookies::set_session(
-                &cookie_jar,
-                token.as_text(),
-                accounts.config.server.is_https(),
-            );
+            begin_session(&accounts, &ctx, &cookie_jar, &token).await?;
             Ok(Redirect::to("/profile").into_response())
         }
         Err(AccountsError::Invalid(errors)) => Ok((

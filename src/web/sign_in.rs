@@ -6,11 +6,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
-use super::context::{Ctx, SignedInCtx};
+use super::context::{Ctx, RequestContext, SignedInCtx};
 use super::cookies;
 use super::form::Form;
 use super::return_to;
 use crate::accounts::{Accounts, AccountsError};
+use crate::domain::Token;
 use crate::error::AppError;
 use crate::views::components::Tone;
 use crate::views::sign_in::sign_in_page;
@@ -63,15 +64,7 @@ pub async fn submit(
         .await
     {
         Ok(signed_in) => {
-            // A new token at every sign-in: a session id planted before sign-in is worthless.
-            if let Some(old) = &ctx.viewer {
-                accounts.sessions.end(old.hash).await?;
-            }
-            cookies::set_session(
-                &cookie_jar,
-                signed_in.token.as_text(),
-                accounts.config.server.is_https(),
-            );
+            begin_session(&accounts, &ctx, &cookie_jar, &signed_in.token).await?;
             Ok(Redirect::to(next.unwrap_or("/profile")).into_response())
         }
         Err(AccountsError::BadCredentials) => Ok((
@@ -107,6 +100,25 @@ pub async fn submit(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Hands the browser a new session, ending the one it had: a new token at
+/// every sign-in makes a session id planted beforehand worthless.
+pub(super) async fn begin_session(
+    accounts: &Accounts,
+    ctx: &RequestContext,
+    cookie_jar: &Cookies,
+    token: &Token,
+) -> Result<(), AppError> {
+    if let Some(old) = &ctx.viewer {
+        accounts.sessions.end(old.hash).await?;
+    }
+    cookies::set_session(
+        cookie_jar,
+        token.as_text(),
+        accounts.config.server.is_https(),
+    );
+    Ok(())
 }
 
 pub async fn sign_out(
