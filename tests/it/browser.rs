@@ -17,8 +17,20 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 struct Driver {
     process: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
     client: Client,
+}
+
+impl Drop for Driver {
+    /// After a failed assertion `stop` never runs: leave no browser behind.
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(self.profile.path())
+            .status();
+    }
 }
 
 impl Driver {
@@ -63,7 +75,7 @@ impl Driver {
         };
         Self {
             process,
-            _profile: profile,
+            profile,
             client,
         }
     }
@@ -101,10 +113,8 @@ impl Driver {
         self.wait_for(".initials-circle").await;
     }
 
-    async fn stop(mut self) {
-        let _ = self.client.close().await;
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+    async fn stop(self) {
+        let _ = self.client.clone().close().await;
     }
 }
 
