@@ -75,14 +75,12 @@ impl Accounts {
         let user = self
             .store
             .blocking(move |s| {
-                let mut user = s
-                    .user(id)?
-                    .ok_or(crate::store::StoreError::NotFound("user"))?;
-                user.first_name = first_name;
-                user.last_name = last_name;
-                user.phone = phone;
-                s.update_user(&user)?;
-                Ok(user)
+                s.modify_user::<crate::store::StoreError>(id, |user| {
+                    user.first_name = first_name;
+                    user.last_name = last_name;
+                    user.phone = phone;
+                    Ok(())
+                })
             })
             .await?;
         tracing::info!(user = user.id, "profile updated");

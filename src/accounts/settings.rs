@@ -29,10 +29,9 @@ impl Accounts {
         let settings = self
             .store
             .blocking(move |s| {
-                let mut settings = s.account_settings()?;
-                settings.self_service_profile_updates = self_service;
-                s.set_account_settings(settings)?;
-                Ok(settings)
+                s.modify_account_settings(|settings| {
+                    settings.self_service_profile_updates = self_service;
+                })
             })
             .await?;
         tracing::info!(user = who.user.id, ?settings, "account settings changed");

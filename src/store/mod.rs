@@ -7,6 +7,7 @@
 //! returns, the change survives a crash.
 
 mod codec;
+mod files;
 mod migrations;
 mod one_time_tokens;
 mod roles;
@@ -88,11 +89,8 @@ impl Store {
     /// Opens (or creates) the data file in `data_dir` and brings its schema up
     /// to date. `initial_settings` seeds the account settings of a new file.
     pub fn open(data_dir: &Path, initial_settings: AccountSettings) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Folder {
-            path: data_dir.to_owned(),
-            source,
-        })?;
         let path = data_dir.join(FILE_NAME);
+        files::prepare(data_dir, &path)?;
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
             other => StoreError::Database(other.into()),
@@ -144,9 +142,19 @@ impl Store {
         &self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let tx = self.db.begin_write()?;
+        self.write_or::<T, StoreError>(f)
+    }
+
+    /// [`Store::write`] for a closure that may refuse with its caller's own
+    /// error (a rule checked against the record as it stands inside the
+    /// transaction); the refusal rolls everything back.
+    fn write_or<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.db.begin_write().map_err(StoreError::from)?;
         let out = f(&tx)?;
-        tx.commit()?;
+        tx.commit().map_err(StoreError::from)?;
         self.writes.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }

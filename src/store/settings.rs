@@ -1,6 +1,6 @@
 //! Account settings, one record.
 
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
 
 use super::codec::Record;
 use super::{Store, StoreError, tables};
@@ -21,8 +21,20 @@ impl Store {
         })
     }
 
-    pub fn set_account_settings(&self, settings: AccountSettings) -> Result<(), StoreError> {
-        self.write(|tx| put_account_settings(tx, &settings))
+    /// Changes the settings in place, in one write transaction, so two
+    /// administrators saving different switches at once both take effect.
+    pub fn modify_account_settings(
+        &self,
+        change: impl FnOnce(&mut AccountSettings),
+    ) -> Result<AccountSettings, StoreError> {
+        self.write(|tx| {
+            let mut settings =
+                AccountSettings::from_found(tx.open_table(tables::SETTINGS)?.get(ACCOUNT)?)?
+                    .unwrap_or_default();
+            change(&mut settings);
+            put_account_settings(tx, &settings)?;
+            Ok(settings)
+        })
     }
 }
 

@@ -61,13 +61,35 @@ impl Store {
         self.write(|tx| insert_user(tx, new))
     }
 
-    /// Replaces a user's record, moving the email index entry if the address changed.
-    pub fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        self.write(|tx| put_user(tx, user))
+    /// Changes a user in place: reads the record, lets `change` edit it and
+    /// writes it back, all in one write transaction, so a concurrent change
+    /// to another field (a sign-in's time, a role, a password) is never
+    /// undone by a stale copy. `change` may refuse with its own error, which
+    /// leaves the record untouched. Moves the email index entry if the
+    /// address changed. Returns the user as stored.
+    pub fn modify_user<E: From<StoreError>>(
+        &self,
+        id: UserId,
+        change: impl FnOnce(&mut User) -> Result<(), E>,
+    ) -> Result<User, E> {
+        self.write_or(|tx| {
+            let mut user = read_user_for_update(tx, id)?.ok_or(StoreError::NotFound("user"))?;
+            change(&mut user)?;
+            put_user(tx, &user)?;
+            Ok(user)
+        })
     }
 }
 
 pub(super) fn read_user(tx: &ReadTransaction, id: UserId) -> Result<Option<User>, StoreError> {
+    User::from_found(tx.open_table(tables::USERS)?.get(id)?)
+}
+
+/// A user read inside a write transaction, to be changed and written back.
+pub(super) fn read_user_for_update(
+    tx: &WriteTransaction,
+    id: UserId,
+) -> Result<Option<User>, StoreError> {
     User::from_found(tx.open_table(tables::USERS)?.get(id)?)
 }
 
@@ -117,7 +139,7 @@ pub(super) fn record_sign_in(
     Ok(())
 }
 
-fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
+pub(super) fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
     let new_key = user.email.key();
     let mut users = tx.open_table(tables::USERS)?;
     let old = User::from_found(users.get(user.id)?)?;
@@ -135,4 +157,68 @@ fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
     index.insert(new_key.as_str(), user.id)?;
     users.insert(user.id, user.to_bytes().as_slice())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AccountSettings;
+
+    fn store_with_user() -> (tempfile::TempDir, Store, UserId) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let user = store
+            .insert_user(NewUser {
+                first_name: PersonName::parse("Emma").unwrap(),
+                last_name: PersonName::parse("Wright").unwrap(),
+                email: Email::parse("emma@example.com").unwrap(),
+                phone: None,
+                status: UserStatus::Active,
+                password_hash: None,
+                roles: Vec::new(),
+                created_at: 1,
+            })
+            .unwrap();
+        (dir, store, user.id)
+    }
+
+    #[test]
+    fn a_write_waiting_on_a_modification_applies_on_top_of_it() {
+        let (_dir, store, id) = store_with_user();
+        let other = store.clone();
+        let mut waiting = None;
+        store
+            .modify_user::<StoreError>(id, |user| {
+                // Another writer starts mid-change; it must wait for this
+                // transaction and then see its result, not overwrite it.
+                waiting = Some(std::thread::spawn(move || {
+                    other.write(|tx| record_sign_in(tx, id, 42))
+                }));
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                user.phone = Some(Phone::parse("+44 20 7946 0958").unwrap());
+                Ok(())
+            })
+            .unwrap();
+        waiting.unwrap().join().unwrap().unwrap();
+        let user = store.user(id).unwrap().unwrap();
+        assert_eq!(user.last_sign_in_at, Some(42));
+        assert!(user.phone.is_some());
+    }
+
+    #[test]
+    fn a_refused_change_writes_nothing() {
+        let (_dir, store, id) = store_with_user();
+        let writes = store.write_count();
+        let result = store.modify_user(id, |user| {
+            user.first_name = PersonName::parse("Changed").unwrap();
+            Err(StoreError::EmailTaken)
+        });
+        assert!(matches!(result, Err(StoreError::EmailTaken)));
+        assert_eq!(store.user(id).unwrap().unwrap().first_name.as_str(), "Emma");
+        assert_eq!(store.write_count(), writes);
+        assert!(matches!(
+            store.modify_user::<StoreError>(999, |_| Ok(())),
+            Err(StoreError::NotFound("user"))
+        ));
+    }
 }

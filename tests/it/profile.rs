@@ -245,9 +245,10 @@ async fn with_self_service_off_there_is_no_pencil_and_forged_edits_get_403() {
     assert_eq!(app.stored_user("emma@example.com"), before);
 
     // The setting applies at once when an administrator turns it back on.
-    let mut settings = app.accounts.store.account_settings().unwrap();
-    settings.self_service_profile_updates = true;
-    app.accounts.store.set_account_settings(settings).unwrap();
+    app.accounts
+        .store
+        .modify_account_settings(|s| s.self_service_profile_updates = true)
+        .unwrap();
     assert!(
         browser
             .get_text("/profile")
@@ -309,4 +310,81 @@ async fn the_account_menu_follows_permissions_and_routes_check_them() {
         app.client().get("/account/users").await.status(),
         StatusCode::SEE_OTHER
     );
+}
+
+/// A save must not undo a change made to another field of the same user while
+/// it ran (a sign-in's time today; roles, passwords and 2FA tomorrow): the
+/// stored sign-in time, written by a concurrent writer, never goes backwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_save_never_undoes_a_concurrent_change() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let app = TestApp::spawn().await;
+    let browser = app.signed_in("emma@example.com", false).await;
+    let id = app.stored_user("emma@example.com").id;
+    let page = browser.get_text("/profile").await;
+    let csrf = csrf_of(&page);
+    let done = Arc::new(AtomicBool::new(false));
+
+    // Another writer: records ever later sign-in times, one at a time.
+    let writer = {
+        let (store, done) = (app.accounts.store.clone(), done.clone());
+        std::thread::spawn(move || {
+            // Later than the real sign-in that opened the session.
+            let mut at = 10_000_000_000;
+            while !done.load(Ordering::Relaxed) {
+                at += 1;
+                store
+                    .modify_user::<latchkey::store::StoreError>(id, |u| {
+                        u.last_sign_in_at = Some(at);
+                        Ok(())
+                    })
+                    .unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    // A watcher: the stored time must only ever move forward.
+    let watcher = {
+        let (store, done) = (app.accounts.store.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut seen = 0;
+            let mut regressions = 0;
+            while !done.load(Ordering::Relaxed) {
+                let now = store
+                    .user(id)
+                    .unwrap()
+                    .unwrap()
+                    .last_sign_in_at
+                    .unwrap_or(0);
+                if now < seen {
+                    regressions += 1;
+                }
+                seen = seen.max(now);
+            }
+            regressions
+        })
+    };
+    for i in 0..40 {
+        let phone = format!("+44 20 7946 {:04}", i);
+        let r = browser
+            .htmx_post(
+                "/profile",
+                &csrf,
+                &[
+                    ("first_name", "Emma"),
+                    ("last_name", "Wright"),
+                    ("email", "emma@example.com"),
+                    ("phone", &phone),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    done.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(watcher.join().unwrap(), 0, "a save wrote back a stale copy");
+    let user = app.stored_user("emma@example.com");
+    assert_eq!(user.phone.unwrap().as_str(), "+44 20 7946 0039");
 }
