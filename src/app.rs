@@ -3,12 +3,18 @@
 //! requests before returning.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 use crate::accounts::{Accounts, PasswordHasher, SessionManager};
 use crate::config::Config;
@@ -66,20 +72,55 @@ impl App {
 
     /// Serves on `listener` until `shutdown` completes, then waits for open
     /// requests to finish.
+    ///
+    /// The connection loop is ours rather than `axum::serve` so that hyper's
+    /// header-read timeout can be set: a client that trickles its headers (or
+    /// a keep-alive connection left idle) is cut off instead of holding a
+    /// connection forever. The whole-request timeout is a layer of the router.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = self.router();
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.accounts.config.server.header_read_timeout);
+        let connections = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, remote) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, don't spin.
+                        tracing::warn!(error = %e, "could not accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let router = router.clone();
+            let service = service_fn(move |mut request: http::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(remote));
+                router.clone().oneshot(request.map(axum::body::Body::new))
+            });
+            let connection =
+                connections.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(client = %remote, error = %e, "connection ended");
+                }
+            });
+        }
+        drop(listener);
+        connections.shutdown().await;
         for worker in &self.workers {
             worker.abort();
         }
-        result
+        Ok(())
     }
 }
 

@@ -23,6 +23,9 @@ const ENV_NOT_KEYS: [&str; 1] = ["LATCHKEY_CONFIG"];
 #[derive(Clone, Debug)]
 pub struct Config {
     pub source: PathBuf,
+    /// Things worth telling the operator that don't stop start-up (ignored
+    /// environment variables); logged once logging is set up.
+    pub warnings: Vec<String>,
     pub server: ServerConfig,
     pub data_dir: PathBuf,
     pub sessions: SessionConfig,
@@ -36,7 +39,13 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Without a trailing slash.
     pub public_url: String,
-    pub trust_forwarded_for: bool,
+    /// Take the client address from `X-Forwarded-For`, as appended by this
+    /// many trusted proxies; `None` when the header is not trusted.
+    pub forwarded_hops: Option<usize>,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// How long a whole request may take, body and answer included.
+    pub request_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -104,6 +113,9 @@ struct RawServer {
     listen: String,
     public_url: String,
     trust_forwarded_for: bool,
+    trusted_proxy_hops: i64,
+    header_read_timeout: String,
+    request_timeout: String,
 }
 
 impl Default for RawServer {
@@ -112,6 +124,9 @@ impl Default for RawServer {
             listen: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
+            header_read_timeout: "10s".into(),
+            request_timeout: "30s".into(),
         }
     }
 }
@@ -222,7 +237,7 @@ impl Config {
             key: String::new(),
             reason: format!("not valid TOML: {}", e.message()),
         })?;
-        let overrides = apply_env(&mut table, env)?;
+        let (overrides, warnings) = apply_env(&mut table, env)?;
         let origin_of = |key: &str| {
             overrides
                 .get(key)
@@ -242,7 +257,9 @@ impl Config {
             key: key.to_owned(),
             reason,
         };
-        validate(path, raw, &fail)
+        let mut config = validate(path, raw, &fail)?;
+        config.warnings = warnings;
+        Ok(config)
     }
 }
 
@@ -273,6 +290,19 @@ fn validate(
             ),
         ));
     }
+    let forwarded_hops = match raw.server.trusted_proxy_hops {
+        n @ 1..=16 => raw.server.trust_forwarded_for.then_some(n as usize),
+        n => {
+            return Err(fail(
+                "server.trusted_proxy_hops",
+                format!("{n} is not a whole number from 1 to 16"),
+            ));
+        }
+    };
+    let header_read_timeout = parse_duration(&raw.server.header_read_timeout)
+        .map_err(|r| fail("server.header_read_timeout", r))?;
+    let request_timeout = parse_duration(&raw.server.request_timeout)
+        .map_err(|r| fail("server.request_timeout", r))?;
     if raw.storage.data_dir.trim().is_empty() {
         return Err(fail("storage.data_dir", "must name a folder".into()));
     }
@@ -337,10 +367,13 @@ fn validate(
     }
     Ok(Config {
         source: path.to_owned(),
+        warnings: Vec::new(),
         server: ServerConfig {
             listen,
             public_url,
-            trust_forwarded_for: raw.server.trust_forwarded_for,
+            forwarded_hops,
+            header_read_timeout,
+            request_timeout,
         },
         data_dir: PathBuf::from(raw.storage.data_dir),
         sessions: SessionConfig {
@@ -359,17 +392,30 @@ fn validate(
     })
 }
 
-/// Applies `LATCHKEY_SECTION__KEY=value` overrides; returns which keys came from where.
+/// Applies `LATCHKEY_SECTION__KEY=value` overrides; returns which keys came
+/// from where, and warnings about `LATCHKEY_…` variables that are not keys.
+///
+/// Only names with a `__` are keys: a typo in one still stops start-up, but
+/// variables an orchestrator adds on its own (Kubernetes gives every pod
+/// `LATCHKEY_PORT=tcp://…` and `LATCHKEY_SERVICE_HOST=…` when a Service is
+/// named `latchkey`) are ignored with a warning.
 fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
-) -> Result<BTreeMap<String, String>, ConfigError> {
+) -> Result<(BTreeMap<String, String>, Vec<String>), ConfigError> {
     let mut overrides = BTreeMap::new();
+    let mut warnings = Vec::new();
     for (var, value) in env {
         let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
             continue;
         };
-        if ENV_NOT_KEYS.contains(&var.as_str()) || rest.is_empty() {
+        if ENV_NOT_KEYS.contains(&var.as_str()) {
+            continue;
+        }
+        if !rest.contains("__") {
+            warnings.push(format!(
+                "environment variable {var} ignored: configuration overrides are named LATCHKEY_SECTION__KEY"
+            ));
             continue;
         }
         let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
@@ -400,7 +446,7 @@ fn apply_env(
         node.insert(last.clone(), parsed);
         overrides.insert(key, var);
     }
-    Ok(overrides)
+    Ok((overrides, warnings))
 }
 
 fn describe_serde_error(e: &serde_path_to_error::Error<toml::de::Error>) -> (String, String) {
@@ -530,6 +576,38 @@ mod tests {
         let err = load("", &[("LATCHKEY_SERVER__COLOUR", "blue")]).unwrap_err();
         assert_eq!(err.key, "server.colour");
         assert_eq!(err.origin, "environment variable LATCHKEY_SERVER__COLOUR");
+    }
+
+    #[test]
+    fn variables_an_orchestrator_adds_are_ignored_with_a_warning() {
+        // What Kubernetes injects for a Service named `latchkey`.
+        let config = load(
+            "",
+            &[
+                ("LATCHKEY_PORT", "tcp://10.0.0.7:8080"),
+                ("LATCHKEY_PORT_8080_TCP_ADDR", "10.0.0.7"),
+                ("LATCHKEY_SERVICE_HOST", "10.0.0.7"),
+                ("LATCHKEY_SERVER__LISTEN", "0.0.0.0:9000"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.server.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.warnings.len(), 3);
+        assert!(config.warnings[0].contains("LATCHKEY_PORT ignored"));
+        // A typo in a real key still stops start-up.
+        let err = load("", &[("LATCHKEY_SERVER__LISTN", "0.0.0.0:1")]).unwrap_err();
+        assert_eq!(err.key, "server.listn");
+    }
+
+    #[test]
+    fn forwarded_for_is_trusted_for_a_number_of_hops() {
+        assert_eq!(load("", &[]).unwrap().server.forwarded_hops, None);
+        let trusted = load("[server]\ntrust_forwarded_for = true\n", &[]).unwrap();
+        assert_eq!(trusted.server.forwarded_hops, Some(1));
+        let two = "[server]\ntrust_forwarded_for = true\ntrusted_proxy_hops = 2\n";
+        assert_eq!(load(two, &[]).unwrap().server.forwarded_hops, Some(2));
+        let err = load("[server]\ntrusted_proxy_hops = 0\n", &[]).unwrap_err();
+        assert_eq!(err.key, "server.trusted_proxy_hops");
     }
 
     #[test]

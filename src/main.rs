@@ -24,7 +24,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli.command.unwrap_or(Command::Serve), config) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Serve) {
+        for warning in &config.warnings {
+            eprintln!("latchkey: warning: {warning}");
+        }
+    }
+    match run(command, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("latchkey: {e:#}");
@@ -61,6 +67,9 @@ fn init_logging(config: &Config) {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listen = config.server.listen;

@@ -69,7 +69,18 @@ impl SessionManager {
             return Ok(None);
         };
         let hash = token.hash();
-        let Some((session, user, permissions)) = self.store.session_context(hash)? else {
+        let found = match self.store.session_context(hash) {
+            Ok(found) => found,
+            // A record that can't be read (its user's, say) must not turn
+            // every page, `/signin` included, into an error: the browser is
+            // treated as signed out and can sign in again once it is fixed.
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::warn!(error = %e, "treating a session as signed out");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let Some((session, user, permissions)) = found else {
             return Ok(None);
         };
         let now = time::now();

@@ -7,7 +7,8 @@ use crate::domain::{Email, NewPassword, PersonName, User, UserStatus, time};
 use crate::store::{NewUser, Store, StoreError};
 
 /// Name, email and a chosen password, as a form or the command line gives them.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+/// Not `Debug`: it holds a password.
+#[derive(Default, Clone, serde::Deserialize)]
 pub struct NewUserForm {
     #[serde(default)]
     pub first_name: String,

@@ -34,7 +34,9 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !value.chars().any(|c| {
-                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+                c.is_whitespace()
+                    || super::text::is_hidden(c)
+                    || matches!(c, '<' | '>' | ',' | ';' | '"')
             });
         if !valid {
             return Err("Enter an email address like name@example.com.");
@@ -102,6 +104,9 @@ mod tests {
             "a@@example.com",
             "a@exa..mple.com",
             "<a@example.com>",
+            "emma\u{202e}@example.com",
+            "em\u{200b}ma@example.com",
+            "emma@exa\u{feff}mple.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -13,6 +13,7 @@ pub mod phone;
 pub mod role;
 pub mod session;
 pub mod settings;
+pub mod text;
 pub mod time;
 pub mod token;
 pub mod user;

@@ -20,11 +20,8 @@ impl PersonName {
         if value.chars().count() > MAX_LEN {
             return Err("Names can be at most 64 characters long.");
         }
-        if value
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '<' | '>'))
-        {
-            return Err("Names can't contain control characters or angle brackets.");
+        if super::text::has_hidden(value) || value.contains(['<', '>']) {
+            return Err("Names can't contain invisible characters or angle brackets.");
         }
         Ok(Self(value.to_owned()))
     }
@@ -74,6 +71,8 @@ mod tests {
         assert!(PersonName::parse(&"a".repeat(65)).is_err());
         assert!(PersonName::parse("a\u{7}b").is_err());
         assert!(PersonName::parse("<script>").is_err());
+        assert!(PersonName::parse("Emma\u{202e}thgirW").is_err());
+        assert!(PersonName::parse("Em\u{200b}ma").is_err());
     }
 
     #[test]

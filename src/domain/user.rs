@@ -29,7 +29,8 @@ impl SignInMethod {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Not `Debug`-derived: the password hash must never reach a log line.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
     pub first_name: PersonName,
@@ -43,6 +44,19 @@ pub struct User {
     pub roles: Vec<RoleId>,
     pub created_at: Timestamp,
     pub last_sign_in_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("status", &self.status)
+            .field("sign_in_method", &self.sign_in_method)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "…"))
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 impl User {
@@ -61,5 +75,30 @@ impl User {
 
     pub fn is_local(&self) -> bool {
         self.sign_in_method == SignInMethod::Local
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_password_hash() {
+        let user = User {
+            id: 1,
+            first_name: PersonName::parse("Emma").unwrap(),
+            last_name: PersonName::parse("Wright").unwrap(),
+            email: Email::parse("emma@example.com").unwrap(),
+            phone: None,
+            status: UserStatus::Active,
+            sign_in_method: SignInMethod::Local,
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            roles: Vec::new(),
+            created_at: 0,
+            last_sign_in_at: None,
+        };
+        let printed = format!("{user:?}");
+        assert!(printed.contains("emma@example.com"));
+        assert!(!printed.contains("argon2id"), "{printed}");
     }
 }

@@ -52,7 +52,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                 script src=(assets::url("vendor/htmx.min.js")) defer {}
                 script src=(assets::url("app.js")) defer {}
             }
-            body hx-headers=(csrf_header) hx-indicator="#progress" {
+            body data-hx-headers=(csrf_header) data-hx-indicator="#progress" {
                 a.skip-link href="#main" { "Skip to content" }
                 header.top-bar {
                     @if !menu.is_empty() {
@@ -61,8 +61,10 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                     }
                     a.brand href="/" { (icons::logo()) span { "Latchkey" } }
                     @if let Some(viewer) = chrome.viewer {
+                        // The accessible name starts with the initials people
+                        // see, so voice control ("click EW") finds the link.
                         a.profile-icon href="/profile" title="Profile"
-                            aria-label=(format!("Profile of {}", viewer.user.full_name())) {
+                            aria-label=(format!("{}: profile of {}", viewer.user.initials(), viewer.user.full_name())) {
                             span.initials aria-hidden="true" { (viewer.user.initials()) }
                         }
                     }

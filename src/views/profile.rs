@@ -69,8 +69,8 @@ pub fn details_fragment(view: &ProfileView<'_>) -> Markup {
             div.panel-header {
                 h2 #details-title { "Your details" }
                 @if view.can_edit {
-                    a.icon-button.edit href="/profile/edit" hx-get="/profile/edit"
-                        hx-target="#profile-details" hx-swap="outerHTML"
+                    a.icon-button.edit href="/profile/edit" data-hx-get="/profile/edit"
+                        data-hx-target="#profile-details" data-hx-swap="outerHTML"
                         aria-label="Edit your details" title="Edit" { (icons::pencil()) }
                 }
             }
@@ -97,7 +97,7 @@ pub fn edit_fragment(csrf: &str, form: &ProfileForm, errors: &FieldErrors) -> Ma
     let email = form.email.as_deref().unwrap_or_default();
     html! {
         form #profile-details .details-panel method="post" action="/profile"
-            hx-post="/profile" hx-target="this" hx-swap="outerHTML" novalidate {
+            data-hx-post="/profile" data-hx-target="this" data-hx-swap="outerHTML" novalidate {
             div.panel-header { h2 { "Edit your details" } }
             div aria-live="polite" { (form_errors(errors)) }
             (csrf_field(csrf))
@@ -108,7 +108,7 @@ pub fn edit_fragment(csrf: &str, form: &ProfileForm, errors: &FieldErrors) -> Ma
             (Field::new("phone", "Phone", &form.phone).kind("tel").autocomplete("tel").optional().render(errors))
             div.form-actions {
                 button.button.primary type="submit" { "Save" }
-                a.button href="/profile" hx-get="/profile/details" hx-target="#profile-details" hx-swap="outerHTML" { "Cancel" }
+                a.button href="/profile" data-hx-get="/profile/details" data-hx-target="#profile-details" data-hx-swap="outerHTML" { "Cancel" }
             }
         }
     }

@@ -23,7 +23,7 @@ pub fn settings_page(chrome: &Chrome<'_>, settings: &AccountSettings, saved: boo
 pub fn settings_form(csrf: &str, settings: &AccountSettings, saved: bool) -> Markup {
     html! {
         form #settings-form method="post" action="/account/settings"
-            hx-post="/account/settings" hx-target="this" hx-swap="outerHTML" {
+            data-hx-post="/account/settings" data-hx-target="this" data-hx-swap="outerHTML" {
             div aria-live="polite" {
                 @if saved { (notice(Tone::Success, "Settings saved. They apply at once.")) }
             }

@@ -49,7 +49,7 @@ pub async fn load_context(
     let Some(cookie_jar) = request.extensions().get::<Cookies>().cloned() else {
         return AppError::Internal("cookie layer missing".into()).into_response();
     };
-    let viewer = match cookies::get(&cookie_jar, cookies::SESSION) {
+    let viewer = match cookies::get(&cookie_jar, cookies::SESSION, secure) {
         Some(value) => match accounts.sessions.resolve(&value) {
             Ok(Some(viewer)) => Some(viewer),
             Ok(None) => {
@@ -63,7 +63,7 @@ pub async fn load_context(
     };
     let csrf = match &viewer {
         Some(v) => v.session.csrf.clone(),
-        None => cookies::get(&cookie_jar, cookies::ANONYMOUS_CSRF)
+        None => cookies::get(&cookie_jar, cookies::ANONYMOUS_CSRF, secure)
             .filter(|t| Token::parse(t).is_some())
             .unwrap_or_else(|| {
                 let token = Token::generate().as_text();
@@ -75,7 +75,10 @@ pub async fn load_context(
         .headers()
         .get("HX-Request")
         .is_some_and(|v| v.as_bytes() == b"true");
-    let client = client_address(&request, accounts.config.server.trust_forwarded_for);
+    let client = match client_address(&request, accounts.config.server.forwarded_hops) {
+        Ok(client) => client,
+        Err(e) => return e.into_response(),
+    };
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(Arc::new(RequestContext {
         viewer,
@@ -87,19 +90,49 @@ pub async fn load_context(
     next.run(request).await
 }
 
-fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
-    let forwarded = trust_forwarded_for
-        .then(|| request.headers().get("X-Forwarded-For"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok());
-    forwarded.unwrap_or_else(|| {
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
-    })
+/// The address the request came from. Behind trusted proxies it is the
+/// entry they appended to `X-Forwarded-For`, counted from the right: entries
+/// further left were sent by the client and prove nothing. A header that
+/// can't be read is refused rather than replaced by the proxy's own address,
+/// which would put everyone behind the proxy under one sign-in limit.
+fn client_address(request: &Request, forwarded_hops: Option<usize>) -> Result<IpAddr, AppError> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    let Some(hops) = forwarded_hops else {
+        return Ok(peer);
+    };
+    let mut entries = Vec::new();
+    for value in request.headers().get_all("X-Forwarded-For") {
+        let Ok(text) = value.to_str() else {
+            return Err(unreadable_forwarded_for(peer));
+        };
+        entries.extend(text.split(',').map(str::trim));
+    }
+    entries
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| parse_forwarded(entries[i]))
+        .ok_or_else(|| unreadable_forwarded_for(peer))
+}
+
+/// An address as proxies write it: `203.0.113.7`, `2001:db8::1`, or with a port.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+fn unreadable_forwarded_for(peer: IpAddr) -> AppError {
+    tracing::warn!(
+        proxy = %peer,
+        "refused a request without a readable X-Forwarded-For entry from the trusted proxy; check server.trusted_proxy_hops"
+    );
+    AppError::BadRequest(
+        "The proxy in front of Latchkey did not say which address this request came from.",
+    )
 }
 
 /// Any request's context.

@@ -1,6 +1,6 @@
 //! Security headers on every response, in one layer.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -11,8 +11,16 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
 frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'";
 
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// Served over https, browsers are told to use nothing else for a year.
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+pub async fn security_headers(
+    State(accounts): State<crate::accounts::Accounts>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
+    let https = accounts.config.server.is_https();
     let headers = response.headers_mut();
     let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
@@ -23,6 +31,13 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         CONTENT_SECURITY_POLICY,
     );
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if https {
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            STRICT_TRANSPORT_SECURITY,
+        );
+    }
     set(headers, header::REFERRER_POLICY, "no-referrer");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(

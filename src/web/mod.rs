@@ -21,11 +21,13 @@ mod sign_in;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use headers::CONTENT_SECURITY_POLICY;
@@ -45,6 +47,13 @@ impl SavedQuery {
 }
 
 use crate::accounts::Accounts;
+
+/// The span every request is traced in: method and path only. The query is
+/// left out because links carry secrets there (`?token=…`), and logs are read
+/// by more people than the data file is.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+}
 
 pub fn router(accounts: Accounts) -> Router {
     let middleware = ServiceBuilder::new()
@@ -73,9 +82,16 @@ pub fn router(accounts: Accounts) -> Router {
         // Outside the middleware: probes and cached files need no session.
         .route("/healthz", get(pages::healthz))
         .route("/assets/{*path}", get(assets::serve))
-        .layer(from_fn(headers::security_headers))
+        .layer(from_fn_with_state(
+            accounts.clone(),
+            headers::security_headers,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            accounts.config.server.request_timeout,
+        ))
         .layer(DefaultBodyLimit::max(csrf::MAX_FORM_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         // A bug must not take the connection down with it: answer 500, log it.
         .layer(CatchPanicLayer::new())
         .with_state(accounts)

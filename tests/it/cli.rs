@@ -12,19 +12,19 @@ use crate::support::{Client, PASSWORD, csrf_of, free_port, location, setup_form}
 
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 
-struct Scratch {
-    dir: tempfile::TempDir,
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
 }
 
 impl Scratch {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
     /// Writes a config file with a data folder inside the scratch folder.
-    fn config(&self, extra: &str, port: u16) -> PathBuf {
+    pub fn config(&self, extra: &str, port: u16) -> PathBuf {
         let path = self.dir.path().join("config.toml");
         let data = self.dir.path().join("data");
         let text = format!(
@@ -37,7 +37,7 @@ impl Scratch {
     }
 }
 
-fn latchkey(config: &Path, args: &[&str], stdin: &str) -> Output {
+pub fn latchkey(config: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(BIN)
         .arg("--config")
         .arg(config)
@@ -57,7 +57,7 @@ fn latchkey(config: &Path, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -179,13 +179,13 @@ fn user_add_reads_the_password_from_stdin_and_user_list_shows_the_user() {
 }
 
 /// A server process whose log is read line by line.
-struct Server {
-    child: Child,
+pub struct Server {
+    pub child: Child,
     lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Server {
-    fn start(config: &Path) -> Self {
+    pub fn start(config: &Path) -> Self {
         let mut child = Command::new(BIN)
             .arg("--config")
             .arg(config)
@@ -205,7 +205,7 @@ impl Server {
     }
 
     /// Waits for a log line containing `needle` and returns it.
-    fn wait_for(&self, needle: &str) -> String {
+    pub fn wait_for(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200))
@@ -226,7 +226,25 @@ impl Server {
         url.expect("a URL in the line").to_owned()
     }
 
-    fn signal(&self, name: &str) {
+    /// Every log line until the process exits (after a signal), as one text.
+    pub fn collect_until_exit(mut self) -> String {
+        let mut log = String::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+        let _ = self.child.wait();
+        log
+    }
+
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
             .arg(self.child.id().to_string())

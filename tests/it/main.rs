@@ -6,6 +6,7 @@
 
 mod browser;
 mod cli;
+mod hardening;
 mod profile;
 mod security;
 mod sessions;
