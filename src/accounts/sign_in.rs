@@ -2,49 +2,63 @@
 //!
 //! Every attempt costs one argon2id verification, whether or not the email
 //! belongs to anyone, and every refusal says the same thing, so neither the
-//! answer nor its timing tells whether an account exists. Failures are
-//! counted per account (the typed email, existing or not) and per client
-//! address; see `store::throttle` for why the count can't be raced.
+//! answer nor its timing tells whether an account exists.
+//!
+//! Failures are counted per account (the typed email, existing or not) and
+//! per client address; see `store::throttle` for why the count can't be
+//! raced and why a correct password is never refused for failures that
+//! haven't happened. A browser that shows a device cookie from an earlier
+//! sign-in to the same account is counted on its own instead (OWASP's device
+//! cookies), so strangers' guesses can lock the account for everyone but the
+//! browsers its owner already uses.
 
 use std::net::IpAddr;
 
 use super::{Accounts, AccountsError};
 use crate::domain::time;
-use crate::domain::{Token, User, UserStatus, email};
-use crate::store::ThrottleVerdict;
+use crate::domain::{DeviceCookie, Token, User, UserStatus};
+use crate::store::{Admission, Limit, SignInAttempt, ThrottleKey};
 
 pub struct SignedInUser {
     pub user: User,
     pub token: Token,
+    /// A fresh device cookie for this browser, sealed.
+    pub device_cookie: String,
 }
 
 impl Accounts {
+    /// `device_cookie` is the browser's device cookie, as sent, if any.
     pub async fn sign_in(
         &self,
         email: &str,
         password: String,
         client: IpAddr,
+        device_cookie: Option<&str>,
     ) -> Result<SignedInUser, AccountsError> {
-        let account_key = format!("account:{}", email::normalize(email));
-        let address_key = format!("address:{}", address_group(client));
-        let limits = self.config.sign_in;
-        let window = limits.lockout.as_secs() as i64;
-        let now = time::now();
-        let counters = vec![
-            (account_key.clone(), limits.max_failures_per_account),
-            (address_key.clone(), limits.max_failures_per_address),
-        ];
-        // A read first, so attempts during a lock-out cost no write.
-        let mut verdict = self.store.throttle_check(&counters, window, now)?;
-        if verdict == ThrottleVerdict::Allowed {
-            verdict = self
-                .store
-                .blocking(move |s| s.throttle_reserve(&counters, window, now))
-                .await?;
-        }
-        if let ThrottleVerdict::Locked { retry_after } = verdict {
-            return Err(AccountsError::Throttled { retry_after });
-        }
+        let config = self.config.sign_in;
+        let window = config.lockout.as_secs() as i64;
+        let device = self.known_device(email, device_cookie)?;
+        // A success clears the counter it vouches for: the device's own, or
+        // the account's. The address counter only forgets by time.
+        let (counters, vouched) = match &device {
+            Some(device) => {
+                let key = ThrottleKey::device(&device.nonce);
+                let max = config.max_failures_per_account;
+                (vec![Limit { key, max }], key)
+            }
+            None => {
+                let account = Limit {
+                    key: ThrottleKey::account(email),
+                    max: config.max_failures_per_account,
+                };
+                let address = Limit {
+                    key: ThrottleKey::address(&address_group(client)),
+                    max: config.max_failures_per_address,
+                };
+                (vec![account, address], account.key)
+            }
+        };
+        let attempt = self.admit(&counters, window).await?;
 
         let user = self.store.user_by_email(email)?;
         let phc = user
@@ -53,19 +67,58 @@ impl Accounts {
             .and_then(|u| u.password_hash.clone());
         let matches = self.hasher.verify(password, phc).await?;
         let Some(user) = user.filter(|_| matches) else {
-            tracing::info!(client = %client, "sign-in failed");
+            // Awaited, so the failure is on file before the answer is sent.
+            self.store
+                .blocking(move |s| s.record_failed_sign_in(attempt, window, time::now()))
+                .await?;
+            tracing::info!(client = %client, known_device = device.is_some(), "sign-in failed");
             return Err(AccountsError::BadCredentials);
         };
 
         let user_id = user.id;
+        let now = time::now();
         self.store
-            .blocking(move |s| {
-                s.record_successful_sign_in(&account_key, &address_key, user_id, time::now())
-            })
+            .blocking(move |s| s.record_successful_sign_in(attempt, vouched, user_id, now))
             .await?;
         let token = self.sessions.create(user.id).await?;
+        let device_cookie = DeviceCookie::issue(user.id, now).seal(&self.store.device_key()?);
         tracing::info!(user = user.id, client = %client, "signed in");
-        Ok(SignedInUser { user, token })
+        Ok(SignedInUser {
+            user,
+            token,
+            device_cookie,
+        })
+    }
+
+    /// Waits until the attempt may check its password, or says for how long
+    /// the counters are locked.
+    async fn admit(&self, limits: &[Limit], window: i64) -> Result<SignInAttempt, AccountsError> {
+        loop {
+            match self.store.admit_sign_in(limits, window, time::now())? {
+                Admission::Admitted(attempt) => return Ok(attempt),
+                Admission::Locked { retry_after } => {
+                    return Err(AccountsError::Throttled { retry_after });
+                }
+                Admission::Busy(finished) => finished.wait().await,
+            }
+        }
+    }
+
+    /// The device cookie, if it is genuine, current, and was issued to the
+    /// account this email names. Any other cookie is as good as none.
+    fn known_device(
+        &self,
+        email: &str,
+        device_cookie: Option<&str>,
+    ) -> Result<Option<DeviceCookie>, AccountsError> {
+        let Some(text) = device_cookie else {
+            return Ok(None);
+        };
+        let Some(device) = DeviceCookie::open(text, &self.store.device_key()?, time::now()) else {
+            return Ok(None);
+        };
+        let owner = self.store.user_by_email(email)?.map(|u| u.id);
+        Ok((owner == Some(device.user)).then_some(device))
     }
 }
 

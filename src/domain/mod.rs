@@ -5,6 +5,7 @@
 //! never re-check and never store something malformed. Each parser answers with
 //! a message written for the person who typed the value.
 
+pub mod device;
 pub mod email;
 pub mod name;
 pub mod password;
@@ -18,6 +19,7 @@ pub mod time;
 pub mod token;
 pub mod user;
 
+pub use device::{DeviceCookie, DeviceKey};
 pub use email::Email;
 pub use name::PersonName;
 pub use password::{NewPassword, PasswordRejection};

@@ -8,18 +8,19 @@
 //! | --- | --- |
 //! | 1 | first layout: users, email index, roles, sessions, settings, tokens, throttle |
 //! | 2 | user records gain `sign_in_method` (user record version 1 → 2) |
+//! | 3 | sign-in counters keyed by SHA-256 (`sign_in_throttle_v1` dropped, `_v2` added); `secrets` table with the device cookie key |
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::Deserialize;
 
 use super::codec::Record;
-use super::{Store, StoreError, codec, roles, settings, tables};
+use super::{Store, StoreError, codec, roles, settings, tables, throttle};
 use crate::domain::time::Timestamp;
 use crate::domain::{
     AccountSettings, Email, PersonName, Phone, Role, RoleId, SignInMethod, User, UserStatus,
 };
 
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<(), StoreError> {
     let found = store.write(|tx| {
@@ -43,6 +44,10 @@ pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<()
         store.write(migrate_1_to_2)?;
         tracing::info!(from = found, to = 2, "migrated the data file");
     }
+    if found < 3 {
+        store.write(migrate_2_to_3)?;
+        tracing::info!(from = found.max(2), to = 3, "migrated the data file");
+    }
     Ok(())
 }
 
@@ -57,6 +62,7 @@ fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(tables::SETTINGS)?;
     tx.open_table(tables::ONE_TIME_TOKENS)?;
     tx.open_table(tables::SIGN_IN_THROTTLE)?;
+    tx.open_table(tables::SECRETS)?;
     Ok(())
 }
 
@@ -65,6 +71,7 @@ fn initialise(tx: &WriteTransaction, initial_settings: AccountSettings) -> Resul
     roles::put_role(tx, &Role::global_administrator())?;
     roles::put_role(tx, &Role::operator())?;
     settings::put_account_settings(tx, &initial_settings)?;
+    throttle::ensure_device_key(tx)?;
     let mut meta = tx.open_table(tables::META)?;
     meta.insert("next_role_id", crate::domain::role::OPERATOR + 1)?;
     meta.insert("schema_version", SCHEMA_VERSION)?;
@@ -116,6 +123,19 @@ fn migrate_1_to_2(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Schema 2's sign-in counters, keyed by the counted text itself.
+const SIGN_IN_THROTTLE_V1: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("sign_in_throttle_v1");
+
+/// Counters only matter for one lockout window, so the old ones are dropped
+/// rather than copied: at worst an attacker mid-window gets a fresh count once.
+fn migrate_2_to_3(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.delete_table(SIGN_IN_THROTTLE_V1)?;
+    throttle::ensure_device_key(tx)?;
+    tx.open_table(tables::META)?.insert("schema_version", 3)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +179,7 @@ mod tests {
         assert_eq!(user.sign_in_method, SignInMethod::Local);
         assert_eq!(user.email.as_str(), "Emma@Example.com");
         assert!(store.is_readable());
+        assert!(store.device_key().is_ok());
         drop(store);
         // Opening again is a no-op, and the version stays at the newest.
         let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
@@ -174,6 +195,61 @@ mod tests {
         assert_eq!(version, Some(SCHEMA_VERSION));
     }
 
+    /// Writes a file as schema 2 left it: one sign-in counter under its text key.
+    fn write_schema_2_file(dir: &std::path::Path) {
+        let db = redb::Database::create(dir.join(FILE_NAME)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut meta = tx.open_table(tables::META).unwrap();
+            meta.insert("schema_version", 2).unwrap();
+            meta.insert("next_user_id", 1).unwrap();
+            meta.insert("next_role_id", 3).unwrap();
+            let record = codec::encode(1, &serde_json::json!({"failures": 5, "window_start": 1}));
+            tx.open_table(SIGN_IN_THROTTLE_V1)
+                .unwrap()
+                .insert("account:emma@example.com", record.as_slice())
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    fn table_names(store: &Store) -> Vec<String> {
+        use redb::TableHandle;
+        store
+            .read(|tx| Ok(tx.list_tables()?.map(|t| t.name().to_owned()).collect()))
+            .unwrap()
+    }
+
+    #[test]
+    fn opens_a_schema_2_file_and_drops_the_text_keyed_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        write_schema_2_file(dir.path());
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let names = table_names(&store);
+        assert!(
+            !names.iter().any(|n| n == "sign_in_throttle_v1"),
+            "{names:?}"
+        );
+        assert!(
+            names.iter().any(|n| n == "sign_in_throttle_v2"),
+            "{names:?}"
+        );
+        let key = store.device_key().unwrap();
+        drop(store);
+        // Opening again changes nothing: the same key, the newest version.
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        assert_eq!(store.device_key().unwrap().bytes(), key.bytes());
+        let version = store
+            .read(|tx| {
+                Ok(tx
+                    .open_table(tables::META)?
+                    .get("schema_version")?
+                    .map(|v| v.value()))
+            })
+            .unwrap();
+        assert_eq!(version, Some(3));
+    }
+
     #[test]
     fn a_new_file_has_the_built_in_roles_and_initial_settings() {
         let dir = tempfile::tempdir().unwrap();
@@ -184,6 +260,7 @@ mod tests {
         let store = Store::open(dir.path(), settings).unwrap();
         let names: Vec<String> = store.roles().unwrap().into_iter().map(|r| r.name).collect();
         assert_eq!(names, ["Global Administrator", "Operator"]);
+        assert!(store.device_key().is_ok());
         assert_eq!(store.account_settings().unwrap(), settings);
         drop(store);
         // Stored settings win over config on later starts.

@@ -25,7 +25,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
-pub use throttle::{Limit, ThrottleRecord, ThrottleVerdict};
+pub use throttle::{Admission, AttemptFinished, Limit, SignInAttempt, ThrottleKey, ThrottleRecord};
 pub use users::NewUser;
 
 use crate::domain::AccountSettings;
@@ -83,6 +83,9 @@ pub struct Store {
     /// Committed write transactions since open: lets tests prove that a page
     /// load wrote nothing.
     writes: Arc<AtomicU64>,
+    /// Sign-in attempts being checked now: in memory, as only this process
+    /// can have any (see `throttle`).
+    in_flight: Arc<throttle::InFlight>,
 }
 
 impl Store {
@@ -98,6 +101,7 @@ impl Store {
         let store = Self {
             db: Arc::new(db),
             writes: Arc::new(AtomicU64::new(0)),
+            in_flight: Arc::default(),
         };
         migrations::run(&store, initial_settings)?;
         Ok(store)

@@ -3,7 +3,8 @@
 //! Values are bytes in the [`super::codec`] format (a record-version byte, then
 //! JSON), so a new field is a migration rather than a decoding panic. Table
 //! names carry their layout version: a table whose key layout changes gets a
-//! new name and a migration that copies it.
+//! new name and a migration that copies it (or drops it, when the data is
+//! transient).
 
 use redb::{MultimapTableDefinition, TableDefinition};
 
@@ -34,6 +35,12 @@ pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("setting
 pub const ONE_TIME_TOKENS: TableDefinition<&[u8], &[u8]> =
     TableDefinition::new("one_time_tokens_v1");
 
-/// `account:<email>` or `address:<ip>` → `ThrottleRecord` of failed sign-ins.
-pub const SIGN_IN_THROTTLE: TableDefinition<&str, &[u8]> =
-    TableDefinition::new("sign_in_throttle_v1");
+/// `ThrottleKey` (32 bytes: SHA-256 of `account:<normalised email>`,
+/// `address:<address group>` or `device:<device cookie nonce>`) →
+/// `ThrottleRecord` of failed sign-ins. Replaced `sign_in_throttle_v1`, keyed
+/// by the text itself, in schema 3.
+pub const SIGN_IN_THROTTLE: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("sign_in_throttle_v2");
+
+/// secret name (`device_cookie_key`) → its bytes, made once per data file.
+pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets_v1");

@@ -1,17 +1,32 @@
-//! Failed sign-in counters, per account and per client address.
+//! Failed sign-in counters, and the attempts still being checked.
 //!
-//! An attempt *reserves* a failure on every counter before the password is
-//! checked, inside one write transaction (redb has one writer at a time), so
-//! any number of parallel guesses can't get past the limit; a success gives
-//! the reservation back.
+//! Two tallies share each counter key. Failures in the current window live in
+//! the data file, written before the failure's answer is sent. Attempts
+//! admitted but not yet answered live in memory (one process owns the file).
+//! An attempt is refused only when recorded failures have reached the limit,
+//! so a correct password is never turned away because of attempts that have
+//! not failed, and the wait it is told about is real. When failures plus
+//! attempts in flight reach the limit, a new attempt waits for one of those to
+//! finish and looks again; a failure is written before its place is given
+//! back, so however many guesses arrive at once, at most the limit reach the
+//! password check in one window.
+//!
+//! Keys are the SHA-256 of what is counted, so a counter costs 32 bytes
+//! whatever someone typed.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use super::codec::Record;
 use super::{Store, StoreError, tables, users};
-use crate::domain::UserId;
 use crate::domain::time::Timestamp;
+use crate::domain::{DeviceKey, UserId, email};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThrottleRecord {
@@ -20,76 +35,235 @@ pub struct ThrottleRecord {
     pub window_start: Timestamp,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ThrottleVerdict {
-    Allowed,
-    /// Locked for this many more seconds.
-    Locked {
-        retry_after: i64,
-    },
-}
-
 impl Record for ThrottleRecord {
     const TABLE: &'static str = "sign_in_throttle";
     const VERSION: u8 = 1;
 }
 
-/// A counter key and the failures it allows within one window.
-pub type Limit = (String, u32);
+/// What failures are counted against.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThrottleKey([u8; 32]);
 
-impl Store {
-    /// Read-only check, so refused attempts during a lock cost no write.
-    pub fn throttle_check(
-        &self,
-        limits: &[Limit],
-        window: i64,
-        now: Timestamp,
-    ) -> Result<ThrottleVerdict, StoreError> {
-        self.read(|tx| {
-            let table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
-            Ok(assess(&table, limits, window, now)?.0)
-        })
+impl ThrottleKey {
+    /// An account, by the email typed (normalised), whether or not it exists.
+    pub fn account(typed_email: &str) -> Self {
+        Self::of("account:", email::normalize(typed_email).as_bytes())
     }
 
-    /// Checks every counter and, if none is locked, counts one failure on each.
-    pub fn throttle_reserve(
-        &self,
-        limits: &[Limit],
-        window: i64,
-        now: Timestamp,
-    ) -> Result<ThrottleVerdict, StoreError> {
-        self.write(|tx| {
-            let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
-            let (verdict, records) = assess(&table, limits, window, now)?;
-            if verdict == ThrottleVerdict::Allowed {
-                for ((key, _), mut record) in limits.iter().zip(records) {
-                    record.failures += 1;
-                    table.insert(key.as_str(), record.to_bytes().as_slice())?;
+    /// A client address group (one IPv4 address, one IPv6 /64).
+    pub fn address(group: &str) -> Self {
+        Self::of("address:", group.as_bytes())
+    }
+
+    /// A browser known by its device cookie's nonce.
+    pub fn device(nonce: &[u8]) -> Self {
+        Self::of("device:", nonce)
+    }
+
+    fn of(kind: &str, name: &[u8]) -> Self {
+        Self(
+            Sha256::new()
+                .chain_update(kind)
+                .chain_update(name)
+                .finalize()
+                .into(),
+        )
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ThrottleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ThrottleKey({})", hex::encode(&self.0[..4]))
+    }
+}
+
+/// A counter and the failures it allows within one window.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    pub key: ThrottleKey,
+    pub max: u32,
+}
+
+/// The answer to an attempt that asks to check a password.
+#[derive(Debug)]
+pub enum Admission {
+    /// Go ahead; the attempt holds its place until it is dropped.
+    Admitted(SignInAttempt),
+    /// Recorded failures have reached a limit, for this many more seconds.
+    Locked { retry_after: i64 },
+    /// Attempts in flight could still reach a limit: wait for one to finish,
+    /// then ask again.
+    Busy(AttemptFinished),
+}
+
+/// An admitted attempt's place in its counters' in-flight tallies. Dropping
+/// it (answered, failed, or the request abandoned) gives the place back.
+#[derive(Debug)]
+pub struct SignInAttempt {
+    in_flight: Arc<InFlight>,
+    keys: Vec<ThrottleKey>,
+}
+
+/// Resolves once some attempt in flight has finished.
+#[derive(Debug)]
+pub struct AttemptFinished(watch::Receiver<()>);
+
+impl AttemptFinished {
+    pub async fn wait(mut self) {
+        // Only fails when the store is gone, and then there is nothing to wait for.
+        let _ = self.0.changed().await;
+    }
+}
+
+/// Attempts admitted and not yet finished, per counter; a key leaves the map
+/// when its count reaches zero, so the map holds only what is in flight.
+#[derive(Debug)]
+pub(super) struct InFlight {
+    counts: Mutex<HashMap<ThrottleKey, u32>>,
+    finished: watch::Sender<()>,
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        Self {
+            counts: Mutex::default(),
+            finished: watch::Sender::new(()),
+        }
+    }
+}
+
+impl InFlight {
+    /// Nothing panics while the lock is held, but a poisoned map is still sound.
+    fn lock(&self) -> MutexGuard<'_, HashMap<ThrottleKey, u32>> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for SignInAttempt {
+    fn drop(&mut self) {
+        let mut counts = self.in_flight.lock();
+        for key in &self.keys {
+            if let Entry::Occupied(mut entry) = counts.entry(*key) {
+                *entry.get_mut() -= 1;
+                if *entry.get() == 0 {
+                    entry.remove();
                 }
             }
-            Ok(verdict)
-        })
+        }
+        drop(counts);
+        self.in_flight.finished.send_modify(|()| {});
+    }
+}
+
+impl Store {
+    /// Admits an attempt, refuses it, or tells it to wait. Refusing writes
+    /// nothing, so attempts during a lock cost no write.
+    pub fn admit_sign_in(
+        &self,
+        limits: &[Limit],
+        window: i64,
+        now: Timestamp,
+    ) -> Result<Admission, StoreError> {
+        // Read under the lock: a failure is written before its place is given
+        // back, so every finished failure is in what we read.
+        let mut counts = self.in_flight.lock();
+        let records = self.read(|tx| {
+            let table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+            limits
+                .iter()
+                .map(|limit| {
+                    let found =
+                        ThrottleRecord::from_found(table.get(limit.key.as_bytes().as_slice())?)?;
+                    Ok(current(found, window, now))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })?;
+        let retry_after = limits
+            .iter()
+            .zip(&records)
+            .filter(|(limit, record)| record.failures >= limit.max)
+            .map(|(_, record)| (record.window_start + window - now).max(1))
+            .max();
+        if let Some(retry_after) = retry_after {
+            return Ok(Admission::Locked { retry_after });
+        }
+        let crowded = limits.iter().zip(&records).any(|(limit, record)| {
+            let in_flight = counts.get(&limit.key).copied().unwrap_or(0);
+            record.failures.saturating_add(in_flight) >= limit.max
+        });
+        if crowded {
+            // Subscribed under the lock, so no finish after this check is missed.
+            return Ok(Admission::Busy(AttemptFinished(
+                self.in_flight.finished.subscribe(),
+            )));
+        }
+        for limit in limits {
+            let count = counts.entry(limit.key).or_default();
+            *count = count.saturating_add(1);
+        }
+        Ok(Admission::Admitted(SignInAttempt {
+            in_flight: self.in_flight.clone(),
+            keys: limits.iter().map(|limit| limit.key).collect(),
+        }))
     }
 
-    /// After a successful sign-in, in one commit: clears the account's
-    /// counter, gives the address back the failure reserved for this attempt,
-    /// and records the time on the user.
+    /// Counts a failure on each of the attempt's counters, then gives its
+    /// place back. Taking the attempt means that happens in that order even
+    /// when the request that made it has gone away.
+    pub fn record_failed_sign_in(
+        &self,
+        attempt: SignInAttempt,
+        window: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+            for key in &attempt.keys {
+                let key = key.as_bytes().as_slice();
+                let mut record = current(ThrottleRecord::from_found(table.get(key)?)?, window, now);
+                record.failures = record.failures.saturating_add(1);
+                table.insert(key, record.to_bytes().as_slice())?;
+            }
+            Ok(())
+        })?;
+        drop(attempt);
+        Ok(())
+    }
+
+    /// After a successful sign-in, in one commit: clears the counter the
+    /// success vouches for (the account's, or the device's) and records the
+    /// time on the user; then gives the attempt's place back.
     pub fn record_successful_sign_in(
         &self,
-        account: &str,
-        address: &str,
+        attempt: SignInAttempt,
+        clear: ThrottleKey,
         user: UserId,
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
-            table.remove(account)?;
-            let record = ThrottleRecord::from_found(table.get(address)?)?;
-            if let Some(mut record) = record {
-                record.failures = record.failures.saturating_sub(1);
-                table.insert(address, record.to_bytes().as_slice())?;
-            }
+            tx.open_table(tables::SIGN_IN_THROTTLE)?
+                .remove(clear.as_bytes().as_slice())?;
             users::record_sign_in(tx, user, at)
+        })?;
+        drop(attempt);
+        Ok(())
+    }
+
+    /// The key that seals device cookies, made when the file was created.
+    pub fn device_key(&self) -> Result<DeviceKey, StoreError> {
+        self.read(|tx| {
+            let secrets = tx.open_table(tables::SECRETS)?;
+            let found = secrets.get(DEVICE_KEY)?;
+            found
+                .and_then(|bytes| DeviceKey::from_bytes(bytes.value()))
+                .ok_or(StoreError::Corrupt {
+                    table: "secrets",
+                    reason: "the device cookie key is missing".into(),
+                })
         })
     }
 
@@ -99,29 +273,24 @@ impl Store {
     }
 }
 
+/// Name of the device cookie key in [`tables::SECRETS`].
+const DEVICE_KEY: &str = "device_cookie_key";
+
+/// Makes the device cookie key unless the file has one (so a re-run step keeps it).
+pub(super) fn ensure_device_key(tx: &WriteTransaction) -> Result<(), StoreError> {
+    let mut secrets = tx.open_table(tables::SECRETS)?;
+    if secrets.get(DEVICE_KEY)?.is_none() {
+        secrets.insert(DEVICE_KEY, DeviceKey::generate().bytes().as_slice())?;
+    }
+    Ok(())
+}
+
 fn prune(tx: &WriteTransaction, window: i64, now: Timestamp) -> Result<(), StoreError> {
     let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
     table.retain(|_, value| {
         ThrottleRecord::from_bytes(value).is_ok_and(|r| now - r.window_start < window)
     })?;
     Ok(())
-}
-
-/// Each counter as it stands now, and whether any of them is locked.
-fn assess(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    limits: &[Limit],
-    window: i64,
-    now: Timestamp,
-) -> Result<(ThrottleVerdict, Vec<ThrottleRecord>), StoreError> {
-    let mut verdict = ThrottleVerdict::Allowed;
-    let mut records = Vec::with_capacity(limits.len());
-    for (key, max) in limits {
-        let record = ThrottleRecord::from_found(table.get(key.as_str())?)?;
-        verdict = worse(verdict, judge(record, *max, window, now));
-        records.push(current(record, window, now));
-    }
-    Ok((verdict, records))
 }
 
 /// The record as it stands now: a window that has passed starts afresh.
@@ -135,25 +304,103 @@ fn current(record: Option<ThrottleRecord>, window: i64, now: Timestamp) -> Throt
     }
 }
 
-fn judge(record: Option<ThrottleRecord>, max: u32, window: i64, now: Timestamp) -> ThrottleVerdict {
-    let record = current(record, window, now);
-    if record.failures >= max {
-        ThrottleVerdict::Locked {
-            retry_after: (record.window_start + window - now).max(1),
-        }
-    } else {
-        ThrottleVerdict::Allowed
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AccountSettings;
 
-fn worse(a: ThrottleVerdict, b: ThrottleVerdict) -> ThrottleVerdict {
-    match (a, b) {
-        (
-            ThrottleVerdict::Locked { retry_after: x },
-            ThrottleVerdict::Locked { retry_after: y },
-        ) => ThrottleVerdict::Locked {
-            retry_after: x.max(y),
-        },
-        (ThrottleVerdict::Allowed, other) | (other, ThrottleVerdict::Allowed) => other,
+    const WINDOW: i64 = 900;
+    const NOW: Timestamp = 1_800_000_000;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        (dir, store)
+    }
+
+    fn admit(store: &Store, limits: &[Limit]) -> Admission {
+        store.admit_sign_in(limits, WINDOW, NOW).unwrap()
+    }
+
+    fn stored_keys(store: &Store) -> Vec<Vec<u8>> {
+        store
+            .read(|tx| {
+                let table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+                let keys = table
+                    .iter()?
+                    .map(|entry| entry.map(|(k, _)| k.value().to_vec()))
+                    .collect::<Result<_, _>>()?;
+                Ok(keys)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_key_is_32_bytes_whatever_the_email_length() {
+        let (_dir, store) = store();
+        let long = format!("{}@example.com", "a".repeat(64 * 1024));
+        let limits = [
+            Limit {
+                key: ThrottleKey::account(&long),
+                max: 5,
+            },
+            Limit {
+                key: ThrottleKey::address("192.0.2.7"),
+                max: 20,
+            },
+        ];
+        let Admission::Admitted(attempt) = admit(&store, &limits) else {
+            panic!("a fresh counter admits");
+        };
+        store.record_failed_sign_in(attempt, WINDOW, NOW).unwrap();
+        let keys = stored_keys(&store);
+        assert_eq!(keys.len(), 2);
+        assert!(keys.iter().all(|k| k.len() == 32));
+        // Normalised before hashing: case and spaces don't make a new counter.
+        assert_eq!(
+            ThrottleKey::account(" Emma@Example.COM"),
+            ThrottleKey::account("emma@example.com")
+        );
+        assert_ne!(
+            ThrottleKey::account("x"),
+            ThrottleKey::address("x"),
+            "kinds never share a counter"
+        );
+    }
+
+    #[tokio::test]
+    async fn in_flight_attempts_make_others_wait_and_only_failures_lock() {
+        let (_dir, store) = store();
+        let limits = [Limit {
+            key: ThrottleKey::account("emma@example.com"),
+            max: 2,
+        }];
+        let Admission::Admitted(first) = admit(&store, &limits) else {
+            panic!("admitted");
+        };
+        let Admission::Admitted(second) = admit(&store, &limits) else {
+            panic!("admitted");
+        };
+        let Admission::Busy(waiting) = admit(&store, &limits) else {
+            panic!("two in flight fill a limit of two");
+        };
+        // An attempt abandoned without failing frees its place.
+        drop(first);
+        waiting.wait().await;
+        let Admission::Admitted(third) = admit(&store, &limits) else {
+            panic!("admitted after a place came free");
+        };
+        let writes = store.write_count();
+        store.record_failed_sign_in(second, WINDOW, NOW).unwrap();
+        store.record_failed_sign_in(third, WINDOW, NOW).unwrap();
+        let Admission::Locked { retry_after } = admit(&store, &limits) else {
+            panic!("two failures lock");
+        };
+        assert_eq!(retry_after, WINDOW);
+        assert_eq!(store.write_count(), writes + 2, "refusing wrote nothing");
+        assert!(
+            store.in_flight.lock().is_empty(),
+            "no entry outlives its attempts"
+        );
     }
 }

@@ -30,6 +30,12 @@ pub const ANONYMOUS_CSRF: CookieName = CookieName {
     plain: "latchkey_csrf",
     host: "__Host-latchkey_csrf",
 };
+/// Marks a browser that has signed in before (`domain::device`); outlives
+/// sessions and sign-outs on purpose.
+pub const DEVICE: CookieName = CookieName {
+    plain: "latchkey_device",
+    host: "__Host-latchkey_device",
+};
 
 fn template(name: CookieName, value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((name.get(secure), value))
@@ -43,6 +49,13 @@ fn template(name: CookieName, value: String, secure: bool) -> Cookie<'static> {
 /// The session cookie lives as long as the browser; the server enforces the timeouts.
 pub fn set_session(cookies: &Cookies, token: String, secure: bool) {
     cookies.add(template(SESSION, token, secure));
+}
+
+/// Kept a year from the last sign-in, as long as the server honours it.
+pub fn set_device(cookies: &Cookies, sealed: String, secure: bool) {
+    let mut cookie = template(DEVICE, sealed, secure);
+    cookie.set_max_age(Duration::seconds(crate::domain::device::LIFETIME_SECS));
+    cookies.add(cookie);
 }
 
 pub fn set_anonymous_csrf(cookies: &Cookies, token: String, secure: bool) {

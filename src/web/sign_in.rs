@@ -59,12 +59,22 @@ pub async fn submit(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
     let next = return_to::safe(&form.next);
+    let device = cookies::get(
+        &cookie_jar,
+        cookies::DEVICE,
+        accounts.config.server.is_https(),
+    );
     match accounts
-        .sign_in(&form.email, form.password, ctx.client)
+        .sign_in(&form.email, form.password, ctx.client, device.as_deref())
         .await
     {
         Ok(signed_in) => {
             begin_session(&accounts, &ctx, &cookie_jar, &signed_in.token).await?;
+            cookies::set_device(
+                &cookie_jar,
+                signed_in.device_cookie,
+                accounts.config.server.is_https(),
+            );
             Ok(Redirect::to(next.unwrap_or("/profile")).into_response())
         }
         Err(AccountsError::BadCredentials) => Ok((

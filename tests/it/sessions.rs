@@ -77,28 +77,7 @@ async fn cookies_are_secure_behind_an_https_public_url() {
     let app =
         TestApp::spawn_with(|c| c.server.public_url = "https://accounts.example.com".into()).await;
     app.user("emma@example.com", false).await;
-    // A browser keeps `__Host-` cookies only from https origins, and this
-    // test server speaks plain http: carry the anonymous CSRF cookie by hand.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = http.get(app.url("/signin")).send().await.unwrap();
-    let csrf_cookie = page.headers()["set-cookie"].to_str().unwrap();
-    let csrf_cookie = csrf_cookie.split(';').next().unwrap().to_owned();
-    assert!(csrf_cookie.starts_with("__Host-latchkey_csrf="));
-    let csrf = csrf_of(&page.text().await.unwrap());
-    let response = http
-        .post(app.url("/signin"))
-        .header("Cookie", csrf_cookie)
-        .form(&[
-            ("email", "emma@example.com"),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = crate::support::sign_in_by_hand(&app, "emma@example.com").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let session = response
         .headers()

@@ -1,8 +1,59 @@
-//! Signing in: success, failure without enumeration, throttling.
+//! Signing in: success, failure without enumeration, throttling, device cookies.
+
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 
-use crate::support::{PASSWORD, TestApp, location};
+use crate::support::{Client, PASSWORD, TestApp, location};
+
+const DEVICE: &str = "latchkey_device";
+
+/// The device cookie a response sets, as the whole `Set-Cookie` line.
+fn device_set_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{DEVICE}=")))
+        .map(str::to_owned)
+}
+
+/// Signs in with the right password and keeps the device cookie it was given.
+async fn device_cookie_from_sign_in(app: &TestApp, email: &str) -> String {
+    let response = app.client().sign_in(email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let line = device_set_cookie(&response).expect("a device cookie at sign-in");
+    line.split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix(&format!("{DEVICE}=")))
+        .expect("name=value")
+        .to_owned()
+}
+
+/// A browser whose jar holds only this device cookie: the owner's browser
+/// coming back after its session ended.
+fn browser_with_device_cookie(app: &TestApp, value: &str) -> Client {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let url: reqwest::Url = app.base.parse().expect("base URL");
+    jar.add_cookie_str(&format!("{DEVICE}={value}; Path=/"), &url);
+    let mut browser = app.client();
+    browser.http = reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    browser
+}
+
+/// Fails `times` sign-ins to `email` from a browser of its own.
+async fn stranger_guesses(app: &TestApp, email: &str, times: usize) {
+    let stranger = app.client();
+    for _ in 0..times {
+        let r = stranger.sign_in(email, "wrong password guess").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+}
 
 #[tokio::test]
 async fn signs_in_with_the_right_password_and_lands_on_the_profile() {
@@ -128,6 +179,163 @@ async fn parallel_guesses_cannot_get_past_the_limit() {
         checked, 5,
         "exactly the allowed number of guesses reach the password check"
     );
+}
+
+#[tokio::test]
+async fn parallel_sign_ins_with_the_right_password_are_never_refused() {
+    let app = TestApp::spawn_with(|c| c.sign_in.max_failures_per_account = 3).await;
+    app.user("emma@example.com", false).await;
+    // Eight browsers, each with its form loaded, press "Sign in" at once.
+    let mut forms = Vec::new();
+    for _ in 0..8 {
+        let browser = app.client();
+        let csrf = crate::support::csrf_of(&browser.get_text("/signin").await);
+        forms.push((browser, csrf));
+    }
+    let mut sign_ins = Vec::new();
+    for (browser, csrf) in forms {
+        let url = app.url("/signin");
+        sign_ins.push(tokio::spawn(async move {
+            let form = [
+                ("email", "emma@example.com"),
+                ("password", PASSWORD),
+                ("csrf", csrf.as_str()),
+            ];
+            browser
+                .http
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for sign_in in sign_ins {
+        assert_eq!(sign_in.await.unwrap(), StatusCode::SEE_OTHER);
+    }
+    // Wrong guesses in parallel still stop exactly at the limit.
+    let page = app.client();
+    let csrf = crate::support::csrf_of(&page.get_text("/signin").await);
+    let mut guesses = Vec::new();
+    for i in 0..30 {
+        let http = page.http.clone();
+        let url = app.url("/signin");
+        let csrf = csrf.clone();
+        guesses.push(tokio::spawn(async move {
+            let password = format!("guess number {i}");
+            let form = [
+                ("email", "emma@example.com"),
+                ("password", password.as_str()),
+                ("csrf", csrf.as_str()),
+            ];
+            http.post(url).form(&form).send().await.unwrap().status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 3, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_gets_past_a_strangers_lock() {
+    let app = TestApp::spawn_with(|c| c.sign_in.max_failures_per_account = 3).await;
+    app.user("emma@example.com", false).await;
+    let device = device_cookie_from_sign_in(&app, "emma@example.com").await;
+    stranger_guesses(&app, "emma@example.com", 3).await;
+    // A fresh browser is locked out, the right password notwithstanding.
+    let fresh = app.client().sign_in("emma@example.com", PASSWORD).await;
+    assert_eq!(fresh.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The owner's browser is not, and is signed in.
+    let owner = browser_with_device_cookie(&app, &device);
+    let response = owner.sign_in("Emma@Example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(owner.get("/profile").await.status(), StatusCode::OK);
+    // Its success doesn't lift the lock for everyone else.
+    let fresh = app.client().sign_in("emma@example.com", PASSWORD).await;
+    assert_eq!(fresh.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_known_browsers_own_failures_lock_only_itself() {
+    let app = TestApp::spawn_with(|c| c.sign_in.max_failures_per_account = 3).await;
+    app.user("emma@example.com", false).await;
+    let device = device_cookie_from_sign_in(&app, "emma@example.com").await;
+    let known = browser_with_device_cookie(&app, &device);
+    for _ in 0..3 {
+        let r = known
+            .sign_in("emma@example.com", "wrong password guess")
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = known.sign_in("emma@example.com", PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The account itself, and so every other browser, is not locked.
+    let other = app.client().sign_in("emma@example.com", PASSWORD).await;
+    assert_eq!(other.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_forged_or_borrowed_device_cookie_is_ignored() {
+    let app = TestApp::spawn_with(|c| c.sign_in.max_failures_per_account = 3).await;
+    app.user("emma@example.com", false).await;
+    app.user("noah@example.com", false).await;
+    let genuine = device_cookie_from_sign_in(&app, "emma@example.com").await;
+    let noahs = device_cookie_from_sign_in(&app, "noah@example.com").await;
+    stranger_guesses(&app, "emma@example.com", 3).await;
+    let mut tampered = genuine.clone().into_bytes();
+    tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for (what, cookie) in [
+        ("tampered", tampered.as_str()),
+        ("another account's", noahs.as_str()),
+        ("garbage", "not-a-device-cookie"),
+    ] {
+        let browser = browser_with_device_cookie(&app, cookie);
+        let r = browser.sign_in("emma@example.com", PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{what} cookie");
+    }
+    // The genuine one still opens the locked account.
+    let owner = browser_with_device_cookie(&app, &genuine);
+    let r = owner.sign_in("emma@example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_device_cookie_is_long_lived_http_only_and_secure_over_https() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", false).await;
+    let response = app.client().sign_in("emma@example.com", PASSWORD).await;
+    let line = device_set_cookie(&response).expect("device cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=31536000"] {
+        assert!(line.contains(attribute), "{line}");
+    }
+    assert!(!line.contains("Secure"), "{line}");
+
+    let app =
+        TestApp::spawn_with(|c| c.server.public_url = "https://accounts.example.com".into()).await;
+    app.user("emma@example.com", false).await;
+    let response = crate::support::sign_in_by_hand(&app, "emma@example.com").await;
+    let line = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .find(|c| c.starts_with("__Host-latchkey_device="))
+        .expect("a __Host- device cookie");
+    assert!(line.contains("Secure"), "{line}");
 }
 
 #[tokio::test]

@@ -262,3 +262,23 @@ pub fn setup_form<'a>(
         ("password_confirm", PASSWORD),
     ]
 }
+
+/// Signs in with a client that keeps no cookies, carrying the anonymous CSRF
+/// cookie by hand: a browser keeps `__Host-` cookies only from https origins,
+/// and test servers configured with an https public URL speak plain http.
+pub async fn sign_in_by_hand(app: &TestApp, email: &str) -> reqwest::Response {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = http.get(app.url("/signin")).send().await.expect("GET");
+    let csrf_cookie = page.headers()["set-cookie"].to_str().expect("ASCII");
+    let csrf_cookie = csrf_cookie.split(';').next().unwrap_or_default().to_owned();
+    let csrf = csrf_of(&page.text().await.expect("body"));
+    http.post(app.url("/signin"))
+        .header("Cookie", csrf_cookie)
+        .form(&[("email", email), ("password", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .expect("POST")
+}
