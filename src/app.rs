@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::accounts::{Accounts, PasswordHasher, SessionManager};
+use crate::admin::{AdminSocket, Commands};
 use crate::config::Config;
 use crate::domain::time;
 use crate::store::{Store, StoreError};
@@ -28,11 +29,13 @@ const SWEEP_EVERY: Duration = Duration::from_secs(300);
 pub struct App {
     pub accounts: Accounts,
     workers: Vec<JoinHandle<()>>,
+    /// Where `latchkey user …` reaches this server; `None` if it could not start.
+    admin: Option<AdminSocket>,
 }
 
 impl App {
-    /// Opens the store and starts the background workers. Must run inside a
-    /// Tokio runtime.
+    /// Opens the store and starts the background workers and the admin
+    /// socket. Must run inside a Tokio runtime.
     pub fn build(config: Config) -> Result<Self, StoreError> {
         let store = Store::open(&config.data_dir, config.accounts)?;
         let (sessions, activity) = SessionManager::new(store.clone(), config.sessions);
@@ -50,7 +53,22 @@ impl App {
                 tracing::warn!(error = %e, "could not prepare the password hasher");
             }
         }));
-        Ok(Self { accounts, workers })
+        // The web service matters more than the shell: without the socket,
+        // warn and serve anyway.
+        let commands = Commands::new(accounts.store.clone(), accounts.hasher.clone());
+        let admin = AdminSocket::start(&accounts.config.data_dir, commands)
+            .inspect_err(|e| {
+                tracing::warn!(
+                    error = %e,
+                    "`latchkey user` commands won't work while this server runs"
+                );
+            })
+            .ok();
+        Ok(Self {
+            accounts,
+            workers,
+            admin,
+        })
     }
 
     pub fn router(&self) -> axum::Router {
@@ -120,6 +138,8 @@ impl App {
         for worker in &self.workers {
             worker.abort();
         }
+        // Removes the socket file: the command line then opens the data file.
+        drop(self.admin);
         Ok(())
     }
 }

@@ -28,7 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (what happens with no command).
     Serve,
-    /// Manage users from the shell (with the server stopped).
+    /// Manage users from the shell (through the server if it is running).
     #[command(subcommand)]
     User(UserCommand),
     /// Check the configuration file and environment, then exit.

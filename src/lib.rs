@@ -3,9 +3,11 @@
 //! Data flows one way: `web` (HTTP) → `accounts` (use cases) → `store`
 //! (redb), and back through `views` (HTML). `domain` holds the product's
 //! types and rules, free of all three. `config` and `cli` are the edges a
-//! person touches before anything starts; `app` wires it all together.
+//! person touches before anything starts, `admin` the one an operator uses
+//! while it runs; `app` wires it all together.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

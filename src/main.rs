@@ -6,13 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use latchkey::accounts::AccountsError;
-use latchkey::accounts::users::{NewUserForm, add_user_now};
+use latchkey::admin::{Request, Target, UserAdd};
 use latchkey::app::{App, shutdown_signal};
-use latchkey::cli::{AddUser, Cli, Command, UserCommand};
+use latchkey::cli::{Cli, Command, UserCommand};
 use latchkey::config::Config;
-use latchkey::domain::time;
-use latchkey::store::Store;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,7 +28,7 @@ fn main() -> ExitCode {
         }
     }
     match run(command, config) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("latchkey: {e:#}");
             ExitCode::FAILURE
@@ -39,15 +36,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, config: Config) -> anyhow::Result<()> {
+fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::CheckConfig => {
             println!("{}: configuration is valid", config.source.display());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Serve => serve(config),
-        Command::User(UserCommand::Add(args)) => add_user(&config, &args),
-        Command::User(UserCommand::List) => list_users(&config),
+        Command::Serve => serve(config).map(|()| ExitCode::SUCCESS),
+        Command::User(command) => user_command(&config, command),
     }
 }
 
@@ -93,14 +89,33 @@ fn serve(config: Config) -> anyhow::Result<()> {
     })
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.data_dir, config.accounts).context("opening the data file")
+/// `latchkey user …`: on the data file, or through the running server's
+/// admin socket; either way the same output and exit code.
+fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let target = Target::open(config)?;
+    let request = match command {
+        UserCommand::Add(args) => Request::UserAdd(UserAdd {
+            password: read_password(&args.email)?,
+            email: args.email,
+            first_name: args.first_name,
+            last_name: args.last_name,
+            admin: args.admin,
+        }),
+        UserCommand::List => Request::UserList,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let output = runtime.block_on(target.run(request))?;
+    print!("{}", output.stdout);
+    eprint!("{}", output.stderr);
+    Ok(ExitCode::from(output.exit_code))
 }
 
-fn add_user(config: &Config, args: &AddUser) -> anyhow::Result<()> {
-    let store = open_store(config)?;
+fn read_password(email: &str) -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
-        eprint!("Password for {} (12–128 characters): ", args.email);
+        eprint!("Password for {email} (12–128 characters): ");
     }
     let mut password = String::new();
     std::io::stdin()
@@ -111,61 +126,5 @@ fn add_user(config: &Config, args: &AddUser) -> anyhow::Result<()> {
     if password.is_empty() {
         bail!("no password on standard input");
     }
-    let form = NewUserForm {
-        first_name: args.first_name.clone(),
-        last_name: args.last_name.clone(),
-        email: args.email.clone(),
-        password_confirm: password.clone(),
-        password,
-    };
-    match add_user_now(&store, &form, args.admin) {
-        Ok(user) => {
-            let role = if args.admin {
-                " as Global Administrator"
-            } else {
-                ""
-            };
-            println!("created user {} <{}>{role}", user.id, user.email);
-            Ok(())
-        }
-        Err(AccountsError::Invalid(errors)) => {
-            let lines: Vec<String> = errors
-                .iter()
-                .map(|(field, message)| format!("  {field}: {message}"))
-                .collect();
-            bail!("the user was not created:\n{}", lines.join("\n"))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn list_users(config: &Config) -> anyhow::Result<()> {
-    let store = open_store(config)?;
-    let roles = store.roles()?;
-    println!(
-        "{:<6} {:<32} {:<28} {:<8} {:<24} LAST SIGN-IN",
-        "ID", "EMAIL", "NAME", "STATUS", "ROLES"
-    );
-    for user in store.users()? {
-        let names: Vec<&str> = user
-            .roles
-            .iter()
-            .filter_map(|id| roles.iter().find(|r| r.id == *id).map(|r| r.name.as_str()))
-            .collect();
-        println!(
-            "{:<6} {:<32} {:<28} {:<8} {:<24} {}",
-            user.id,
-            user.email,
-            user.full_name(),
-            format!("{:?}", user.status),
-            if names.is_empty() {
-                "-".to_owned()
-            } else {
-                names.join(", ")
-            },
-            user.last_sign_in_at
-                .map_or_else(|| "never".to_owned(), time::display),
-        );
-    }
-    Ok(())
+    Ok(password)
 }

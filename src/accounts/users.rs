@@ -1,7 +1,7 @@
 //! Creating users outside the invitation flow: the first administrator
 //! (set-up link) and `latchkey user add`.
 
-use super::{Accounts, AccountsError, FieldErrors, hashing};
+use super::{Accounts, AccountsError, FieldErrors, PasswordHasher, hashing};
 use crate::domain::role::GLOBAL_ADMINISTRATOR;
 use crate::domain::{Email, NewPassword, PersonName, User, UserStatus, time};
 use crate::store::{NewUser, Store, StoreError};
@@ -92,7 +92,25 @@ pub fn email_taken_as_field_error(e: StoreError) -> AccountsError {
     }
 }
 
-/// Creates an active local user from the command line (no server running).
+/// Creates an active local user (`latchkey user add`, with or without a
+/// running server): hashes on `hasher`, writes on the blocking pool.
+pub async fn add_user(
+    store: &Store,
+    hasher: &PasswordHasher,
+    form: &NewUserForm,
+    admin: bool,
+) -> Result<User, AccountsError> {
+    let valid = form.validate()?;
+    let hash = hasher.hash(valid.password.expose().to_owned()).await?;
+    let new = valid.into_new_user(hash, admin);
+    store
+        .blocking(move |s| s.insert_user(new))
+        .await
+        .map_err(email_taken_as_field_error)
+}
+
+/// Creates an active local user on the current thread, for callers already
+/// off the runtime (test set-up).
 pub fn add_user_now(store: &Store, form: &NewUserForm, admin: bool) -> Result<User, AccountsError> {
     let valid = form.validate()?;
     let hash = hashing::hash_now(valid.password.expose())?;

@@ -1,7 +1,9 @@
-//! The real binary: configuration errors, `check-config`, `user add|list`,
-//! the set-up link in the log, graceful shutdown, and durability under kill -9.
+//! The real binary: configuration errors, `check-config`, `user add|list`
+//! (on the data file, and through a running server's admin socket), the
+//! set-up link in the log, graceful shutdown, and durability under kill -9.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -35,6 +37,10 @@ impl Scratch {
         std::fs::write(&path, text).unwrap();
         path
     }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
 }
 
 pub fn latchkey(config: &Path, args: &[&str], stdin: &str) -> Output {
@@ -48,12 +54,11 @@ pub fn latchkey(config: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // A command that stops before reading its input has closed the pipe.
+    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -244,6 +249,19 @@ impl Server {
         log
     }
 
+    /// Sends SIGTERM and waits for a clean exit.
+    async fn stop(self) {
+        self.signal("TERM");
+        let status = tokio::task::spawn_blocking(move || {
+            let mut server = self;
+            server.child.wait()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
@@ -330,11 +348,141 @@ async fn an_acknowledged_write_survives_kill_9() {
     server.signal("KILL");
     drop(server);
 
+    // The killed server left its socket file; the new one replaces it.
+    assert!(scratch.data().join("admin.sock").exists());
     let restarted = Server::start(&config);
     restarted.wait_for("listening on");
+    let listing = latchkey(&config, &["user", "list"], "");
+    assert!(listing.status.success(), "{}", stderr(&listing));
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("ada@example.com"));
     let again = Client::new(&base);
     let response = again.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let profile = again.get_text("/profile").await;
     assert!(profile.contains("Augusta") && profile.contains("+44 20 7946 0000"));
+}
+
+/// `user add` for Ada, the password on standard input.
+const ADD_ADA: [&str; 9] = [
+    "user",
+    "add",
+    "--email",
+    "ada@example.com",
+    "--first-name",
+    "Ada",
+    "--last-name",
+    "Lovelace",
+    "--admin",
+];
+
+/// `user add` with a password the policy refuses.
+const ADD_WEAK: [&str; 8] = [
+    "user",
+    "add",
+    "--email",
+    "bob@example.com",
+    "--first-name",
+    "Bob",
+    "--last-name",
+    "Brown",
+];
+
+/// What an operator sees: both streams and the exit code.
+fn seen(output: &Output) -> (String, String, Option<i32>) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr(output),
+        output.status.code(),
+    )
+}
+
+#[tokio::test]
+async fn user_commands_work_through_a_running_server_with_the_same_output() {
+    // The same commands on a data file with no server, for comparison.
+    let stopped = Scratch::new();
+    let stopped_config = stopped.config("", 1);
+    let direct_add = latchkey(&stopped_config, &ADD_ADA, &format!("{PASSWORD}\n"));
+    assert!(direct_add.status.success(), "{}", stderr(&direct_add));
+    let direct_weak = latchkey(&stopped_config, &ADD_WEAK, "password\n");
+    assert!(stderr(&direct_weak).contains("password: Use at least 12 characters."));
+
+    let scratch = Scratch::new();
+    let port = free_port();
+    let config = scratch.config("", port);
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Server::start(&config);
+    let setup = server.setup_url();
+    let browser = Client::new(&base);
+    assert_eq!(
+        browser.get(&setup[base.len()..]).await.status(),
+        StatusCode::OK
+    );
+
+    let add = latchkey(&config, &ADD_ADA, &format!("{PASSWORD}\n"));
+    assert_eq!(seen(&add), seen(&direct_add));
+    let weak = latchkey(&config, &ADD_WEAK, "password\n");
+    assert_eq!(seen(&weak), seen(&direct_weak));
+
+    // The user exists in the running server: the set-up link is spent and
+    // Ada can sign in.
+    assert_ne!(
+        browser.get(&setup[base.len()..]).await.status(),
+        StatusCode::OK
+    );
+    let ada = Client::new(&base);
+    let signed_in = ada.sign_in("ada@example.com", PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+
+    let listed = latchkey(&config, &["user", "list"], "");
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listing = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listing.contains("ada@example.com") && listing.contains("Global Administrator"),
+        "{listing}"
+    );
+    assert!(!listing.contains("bob@example.com"));
+
+    // Only the server's user can reach the socket.
+    let socket = scratch.data().join("admin.sock");
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&socket), 0o600);
+    assert_eq!(
+        mode(&scratch.data()) & 0o077,
+        0,
+        "data folder closed to others"
+    );
+
+    server.stop().await;
+    assert!(!socket.exists(), "socket removed on shutdown");
+    // Stopped, the same listing comes straight from the file.
+    let after = latchkey(&config, &["user", "list"], "");
+    assert_eq!(seen(&after), seen(&listed));
+}
+
+#[tokio::test]
+async fn a_server_without_its_admin_socket_gets_a_clear_error() {
+    let scratch = Scratch::new();
+    let port = free_port();
+    let config = scratch.config("", port);
+    let server = Server::start(&config);
+    server.wait_for("listening on");
+    std::fs::remove_file(scratch.data().join("admin.sock")).unwrap();
+
+    let output = latchkey(&config, &["user", "list"], "");
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    let data_file = scratch.data().join("latchkey.redb");
+    assert!(
+        err.contains(&data_file.display().to_string())
+            && err.contains("server seems to hold it")
+            && err.contains("admin socket")
+            && err.contains("isn't answering"),
+        "{err}"
+    );
+    // Refused before the password is asked for, and nothing was created.
+    let output = latchkey(&config, &ADD_ADA, &format!("{PASSWORD}\n"));
+    assert_eq!(output.status.code(), Some(1));
+    server.stop().await;
+    let listing = latchkey(&config, &["user", "list"], "");
+    assert!(!String::from_utf8_lossy(&listing.stdout).contains("ada@example.com"));
 }

@@ -1,0 +1,108 @@
+//! The administration commands themselves, run the same way whether the
+//! command line opened the data file or a server received them on its admin
+//! socket: each returns what to print and the exit code, never prints.
+
+use std::fmt::Write as _;
+
+use super::protocol::{Output, Request, UserAdd};
+use crate::accounts::users::{NewUserForm, add_user};
+use crate::accounts::{AccountsError, PasswordHasher};
+use crate::domain::time;
+use crate::store::Store;
+
+/// What the commands work on: the data file and a bounded password hasher.
+#[derive(Clone)]
+pub struct Commands {
+    store: Store,
+    hasher: PasswordHasher,
+}
+
+impl Commands {
+    pub fn new(store: Store, hasher: PasswordHasher) -> Self {
+        Self { store, hasher }
+    }
+
+    /// Runs one command. Store work goes to the blocking pool and hashing to
+    /// the hasher, so a server's runtime threads stay free.
+    pub async fn run(&self, request: Request) -> Output {
+        match request {
+            Request::UserAdd(args) => self.add_user(args).await,
+            Request::UserList => self.list_users().await,
+        }
+    }
+
+    async fn add_user(&self, args: UserAdd) -> Output {
+        let form = NewUserForm {
+            first_name: args.first_name,
+            last_name: args.last_name,
+            email: args.email,
+            password_confirm: args.password.clone(),
+            password: args.password,
+        };
+        match add_user(&self.store, &self.hasher, &form, args.admin).await {
+            Ok(user) => {
+                let role = if args.admin {
+                    " as Global Administrator"
+                } else {
+                    ""
+                };
+                Output::success(format!("created user {} <{}>{role}\n", user.id, user.email))
+            }
+            Err(AccountsError::Invalid(errors)) => {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|(field, message)| format!("  {field}: {message}"))
+                    .collect();
+                Output::failure(format!("the user was not created:\n{}", lines.join("\n")))
+            }
+            Err(e) => Output::failure(chain(&e)),
+        }
+    }
+
+    async fn list_users(&self) -> Output {
+        let read = self.store.blocking(|s| Ok((s.roles()?, s.users()?))).await;
+        let (roles, users) = match read {
+            Ok(found) => found,
+            Err(e) => return Output::failure(chain(&e)),
+        };
+        let mut out = format!(
+            "{:<6} {:<32} {:<28} {:<8} {:<24} LAST SIGN-IN\n",
+            "ID", "EMAIL", "NAME", "STATUS", "ROLES"
+        );
+        for user in users {
+            let names: Vec<&str> = user
+                .roles
+                .iter()
+                .filter_map(|id| roles.iter().find(|r| r.id == *id).map(|r| r.name.as_str()))
+                .collect();
+            // Writing to a String cannot fail.
+            let _ = writeln!(
+                out,
+                "{:<6} {:<32} {:<28} {:<8} {:<24} {}",
+                user.id,
+                user.email,
+                user.full_name(),
+                format!("{:?}", user.status),
+                if names.is_empty() {
+                    "-".to_owned()
+                } else {
+                    names.join(", ")
+                },
+                user.last_sign_in_at
+                    .map_or_else(|| "never".to_owned(), time::display),
+            );
+        }
+        Output::success(out)
+    }
+}
+
+/// An error and its causes, `outer: inner`, as `main` prints errors.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(text, ": {cause}");
+        source = cause.source();
+    }
+    text
+}
