@@ -277,7 +277,9 @@ impl PasswordHasher {
     pub async fn hash(&self, password: String) -> Result<String, AccountsError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Hash { password, reply })?;
-        answer.await.map_err(|_| hashing_error("the hash was not computed"))?
+        answer
+            .await
+            .map_err(|_| hashing_error("the hash was not computed"))?
     }
 
     /// Checks `password` against `phc`; with no hash (unknown user, or one who

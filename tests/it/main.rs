@@ -6,6 +6,7 @@
 
 mod browser;
 mod cli;
+mod hashing;
 mod profile;
 mod security;
 mod sessions;
