@@ -7,6 +7,7 @@
 mod browser;
 mod cli;
 mod hardening;
+mod hashing;
 mod profile;
 mod security;
 mod sessions;
