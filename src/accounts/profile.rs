@@ -1,7 +1,7 @@
 //! A user's own profile details.
 
 use super::{Accounts, AccountsError, FieldErrors, SignedIn};
-use crate::domain::{PersonName, Phone, User};
+use crate::domain::{AuditAction, NewEvent, PersonName, Phone, User};
 
 /// The Edit form as submitted.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -72,18 +72,48 @@ impl Accounts {
             return Err(AccountsError::Invalid(errors));
         };
         let id = who.user.id;
+        let changed = changed_fields(&who.user, &first_name, &last_name, &phone);
+        let event = NewEvent::new(AuditAction::ProfileUpdated)
+            .by_self(&who.user, Some(who.client))
+            .detail(changed.join(", "));
         let user = self
             .store
             .blocking(move |s| {
-                s.modify_user::<crate::store::StoreError>(id, |user| {
-                    user.first_name = first_name;
-                    user.last_name = last_name;
-                    user.phone = phone;
-                    Ok(())
+                s.transact(|t| {
+                    let user = t.modify_user::<crate::store::StoreError>(id, |user| {
+                        user.first_name = first_name;
+                        user.last_name = last_name;
+                        user.phone = phone;
+                        Ok(())
+                    })?;
+                    if !changed.is_empty() {
+                        t.record(event)?;
+                    }
+                    Ok(user)
                 })
             })
             .await?;
         tracing::info!(user = user.id, "profile updated");
         Ok(user)
     }
+}
+
+/// The names of the fields a save changes, for the audit log.
+fn changed_fields(
+    user: &User,
+    first_name: &PersonName,
+    last_name: &PersonName,
+    phone: &Option<Phone>,
+) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if &user.first_name != first_name {
+        changed.push("first name");
+    }
+    if &user.last_name != last_name {
+        changed.push("last name");
+    }
+    if &user.phone != phone {
+        changed.push("phone");
+    }
+    changed
 }

@@ -4,17 +4,23 @@
 //! `touch_every` per session, by a background task that batches updates, so
 //! a signed-in page load never waits for (or performs) a write.
 
+use std::net::IpAddr;
+
 use tokio::sync::mpsc;
 
 use crate::config::SessionConfig;
 use crate::domain::time::{self, Timestamp};
-use crate::domain::{PermissionSet, Session, Token, TokenHash, User, UserId};
+use crate::domain::{
+    AuditAction, NewEvent, PermissionSet, Session, Token, TokenHash, User, UserId,
+};
 use crate::store::{Store, StoreError};
 
 /// Who is making a request, as the session says.
 #[derive(Clone, Debug)]
 pub struct SignedIn {
     pub hash: TokenHash,
+    /// Where this request came from (for audit events).
+    pub client: IpAddr,
     pub session: Session,
     pub user: User,
     pub permissions: PermissionSet,
@@ -64,7 +70,7 @@ impl SessionManager {
     }
 
     /// The live session behind a cookie value, if any. Reads only.
-    pub fn resolve(&self, cookie: &str) -> Result<Option<SignedIn>, StoreError> {
+    pub fn resolve(&self, cookie: &str, client: IpAddr) -> Result<Option<SignedIn>, StoreError> {
         let Some(token) = Token::parse(cookie) else {
             return Ok(None);
         };
@@ -93,6 +99,7 @@ impl SessionManager {
         }
         Ok(Some(SignedIn {
             hash,
+            client,
             session,
             user,
             permissions,
@@ -101,6 +108,21 @@ impl SessionManager {
 
     pub async fn end(&self, hash: TokenHash) -> Result<(), StoreError> {
         self.store.blocking(move |s| s.delete_session(hash)).await
+    }
+
+    /// Log out: ends the viewer's session and records it.
+    pub async fn sign_out(&self, who: &SignedIn) -> Result<(), StoreError> {
+        let hash = who.hash;
+        let event = NewEvent::new(AuditAction::SignedOut).by_self(&who.user, Some(who.client));
+        self.store
+            .blocking(move |s| {
+                s.transact(|t| {
+                    t.end_session(hash)?;
+                    t.record(event)?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Deletes sessions past their timeouts; run periodically.

@@ -2,7 +2,7 @@
 //! the next request, as every request reads them.
 
 use super::{Accounts, AccountsError, SignedIn};
-use crate::domain::{AccountSettings, Permission};
+use crate::domain::{AccountSettings, AuditAction, NewEvent, Permission};
 
 /// The Settings form as submitted: a checkbox is present only when ticked.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -26,11 +26,24 @@ impl Accounts {
     ) -> Result<AccountSettings, AccountsError> {
         require(who, Permission::SettingsManage)?;
         let self_service = form.self_service_profile_updates.is_some();
+        let event = NewEvent::new(AuditAction::SettingsChanged)
+            .by(&who.user, Some(who.client))
+            .detail(format!(
+                "self-service profile updates {}",
+                if self_service { "on" } else { "off" }
+            ));
         let settings = self
             .store
             .blocking(move |s| {
-                s.modify_account_settings(|settings| {
-                    settings.self_service_profile_updates = self_service;
+                s.transact(|t| {
+                    let before = t.modify_account_settings(|_| {})?;
+                    let after = t.modify_account_settings(|settings| {
+                        settings.self_service_profile_updates = self_service;
+                    })?;
+                    if before != after {
+                        t.record(event)?;
+                    }
+                    Ok::<_, crate::store::StoreError>(after)
                 })
             })
             .await?;

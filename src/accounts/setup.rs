@@ -47,6 +47,7 @@ impl Accounts {
         &self,
         token: &str,
         form: &NewUserForm,
+        client: std::net::IpAddr,
     ) -> Result<User, AccountsError> {
         // Checked before the costly hash; checked again, with "no user yet",
         // inside the transaction that creates the administrator.
@@ -59,7 +60,9 @@ impl Accounts {
         let new = valid.into_new_user(hash, true);
         let user = self
             .store
-            .blocking(move |s| s.create_first_administrator(token_hash, new, time::now()))
+            .blocking(move |s| {
+                s.create_first_administrator(token_hash, new, time::now(), Some(client))
+            })
             .await
             .map_err(email_taken_as_field_error)?;
         tracing::info!(

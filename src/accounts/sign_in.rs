@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 use super::{Accounts, AccountsError};
 use crate::domain::time;
+use crate::domain::{AuditAction, EventParty, NewEvent};
 use crate::domain::{DeviceCookie, Token, User, UserStatus};
 use crate::store::{Admission, Limit, SignInAttempt, ThrottleKey};
 
@@ -66,10 +67,17 @@ impl Accounts {
             .filter(|u| u.status == UserStatus::Active && u.is_local())
             .and_then(|u| u.password_hash.clone());
         let matches = self.hasher.verify(password, phc).await?;
+        // An existing account's history shows the attempts against it.
+        let subject = user
+            .as_ref()
+            .map_or_else(|| EventParty::typed(email), EventParty::user);
         let Some(user) = user.filter(|_| matches) else {
             // Awaited, so the failure is on file before the answer is sent.
+            let event = NewEvent::new(AuditAction::SignInFailed)
+                .subject(subject)
+                .from(client);
             self.store
-                .blocking(move |s| s.record_failed_sign_in(attempt, window, time::now()))
+                .blocking(move |s| s.record_failed_sign_in(attempt, window, time::now(), event))
                 .await?;
             tracing::info!(client = %client, known_device = device.is_some(), "sign-in failed");
             return Err(AccountsError::BadCredentials);
@@ -77,8 +85,9 @@ impl Accounts {
 
         let user_id = user.id;
         let now = time::now();
+        let event = NewEvent::new(AuditAction::SignInSucceeded).by_self(&user, Some(client));
         self.store
-            .blocking(move |s| s.record_successful_sign_in(attempt, vouched, user_id, now))
+            .blocking(move |s| s.record_successful_sign_in(attempt, vouched, user_id, now, event))
             .await?;
         let token = self.sessions.create(user.id).await?;
         let device_cookie = DeviceCookie::issue(user.id, now).seal(&self.store.device_key()?);

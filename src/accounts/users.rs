@@ -3,7 +3,9 @@
 
 use super::{Accounts, AccountsError, FieldErrors, PasswordHasher, hashing};
 use crate::domain::role::GLOBAL_ADMINISTRATOR;
-use crate::domain::{Email, NewPassword, PersonName, User, UserStatus, time};
+use crate::domain::{
+    AuditAction, Email, NewEvent, NewPassword, PersonName, User, UserStatus, time,
+};
 use crate::store::{NewUser, Store, StoreError};
 
 /// Name, email and a chosen password, as a form or the command line gives them.
@@ -104,9 +106,22 @@ pub async fn add_user(
     let hash = hasher.hash(valid.password.expose().to_owned()).await?;
     let new = valid.into_new_user(hash, admin);
     store
-        .blocking(move |s| s.insert_user(new))
+        .blocking(move |s| insert_from_command_line(s, new))
         .await
         .map_err(email_taken_as_field_error)
+}
+
+/// Inserts a user made on the command line, with its audit event.
+fn insert_from_command_line(store: &Store, new: NewUser) -> Result<User, StoreError> {
+    store.transact(|t| {
+        let user = t.insert_user(new)?;
+        t.record(
+            NewEvent::new(AuditAction::UserCreated)
+                .on(&user)
+                .detail("from the command line"),
+        )?;
+        Ok(user)
+    })
 }
 
 /// Creates an active local user on the current thread, for callers already
@@ -114,8 +129,7 @@ pub async fn add_user(
 pub fn add_user_now(store: &Store, form: &NewUserForm, admin: bool) -> Result<User, AccountsError> {
     let valid = form.validate()?;
     let hash = hashing::hash_now(valid.password.expose())?;
-    store
-        .insert_user(valid.into_new_user(hash, admin))
+    insert_from_command_line(store, valid.into_new_user(hash, admin))
         .map_err(email_taken_as_field_error)
 }
 

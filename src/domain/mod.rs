@@ -5,8 +5,10 @@
 //! never re-check and never store something malformed. Each parser answers with
 //! a message written for the person who typed the value.
 
+pub mod audit;
 pub mod device;
 pub mod email;
+pub mod mail;
 pub mod name;
 pub mod password;
 pub mod permission;
@@ -19,8 +21,10 @@ pub mod time;
 pub mod token;
 pub mod user;
 
+pub use audit::{AuditAction, AuditEvent, EventParty, NewEvent};
 pub use device::{DeviceCookie, DeviceKey};
 pub use email::Email;
+pub use mail::MailMessage;
 pub use name::PersonName;
 pub use password::{NewPassword, PasswordRejection};
 pub use permission::{Permission, PermissionSet};

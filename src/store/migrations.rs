@@ -61,6 +61,10 @@ fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_multimap_table(tables::SESSIONS_BY_USER)?;
     tx.open_table(tables::SETTINGS)?;
     tx.open_table(tables::ONE_TIME_TOKENS)?;
+    tx.open_table(tables::AUDIT)?;
+    tx.open_multimap_table(tables::AUDIT_BY_USER)?;
+    tx.open_table(tables::OUTBOX)?;
+    tx.open_table(tables::OUTBOX_DUE)?;
     tx.open_table(tables::SIGN_IN_THROTTLE)?;
     tx.open_table(tables::SECRETS)?;
     Ok(())

@@ -6,15 +6,18 @@
 //! write commits with redb's default `Durability::Immediate`: once a method
 //! returns, the change survives a crash.
 
+mod audit;
 mod codec;
 mod files;
 mod migrations;
 mod one_time_tokens;
+mod outbox;
 mod roles;
 mod sessions;
 mod settings;
 pub mod tables;
 mod throttle;
+mod txn;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +28,9 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
+pub use outbox::{MailStatus, OutboxMessage};
 pub use throttle::{Admission, AttemptFinished, Limit, SignInAttempt, ThrottleKey, ThrottleRecord};
+pub use txn::Txn;
 pub use users::NewUser;
 
 use crate::domain::AccountSettings;
@@ -86,6 +91,8 @@ pub struct Store {
     /// Sign-in attempts being checked now: in memory, as only this process
     /// can have any (see `throttle`).
     in_flight: Arc<throttle::InFlight>,
+    /// Signalled after a commit that queued mail, to wake the outbox worker.
+    mail_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -102,6 +109,7 @@ impl Store {
             db: Arc::new(db),
             writes: Arc::new(AtomicU64::new(0)),
             in_flight: Arc::default(),
+            mail_queued: Arc::default(),
         };
         migrations::run(&store, initial_settings)?;
         Ok(store)
@@ -117,6 +125,11 @@ impl Store {
         tokio::task::spawn_blocking(move || f(&store))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Notified after every commit that queued mail (see [`Store::transact`]).
+    pub fn mail_queued(&self) -> Arc<tokio::sync::Notify> {
+        self.mail_queued.clone()
     }
 
     /// Number of write transactions committed since open.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::Record;
 use super::{NewUser, Store, StoreError, tables, users};
 use crate::domain::time::Timestamp;
-use crate::domain::{TokenHash, User, UserId, role};
+use crate::domain::{AuditAction, NewEvent, TokenHash, User, UserId, role};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenPurpose {
@@ -76,6 +76,7 @@ impl Store {
         hash: TokenHash,
         mut new: NewUser,
         now: Timestamp,
+        client: Option<std::net::IpAddr>,
     ) -> Result<User, StoreError> {
         self.write(|tx| {
             let token = OneTimeToken::from_found(
@@ -87,7 +88,12 @@ impl Store {
                 return Err(StoreError::LinkInvalid);
             }
             new.roles = vec![role::GLOBAL_ADMINISTRATOR];
-            users::insert_user(tx, new)
+            let user = users::insert_user(tx, new)?;
+            let event = NewEvent::new(AuditAction::UserCreated)
+                .by_self(&user, client)
+                .detail("first Global Administrator, through the set-up link");
+            super::audit::record_at(tx, event, now)?;
+            Ok(user)
         })
     }
 }

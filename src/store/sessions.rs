@@ -50,18 +50,7 @@ impl Store {
 
     /// Ends every session of a user; returns how many there were.
     pub fn delete_sessions_of_user(&self, user: UserId) -> Result<usize, StoreError> {
-        self.write(|tx| {
-            let hashes: Vec<Vec<u8>> = tx
-                .open_multimap_table(tables::SESSIONS_BY_USER)?
-                .remove_all(user)?
-                .map(|v| v.map(|v| v.value().to_vec()))
-                .collect::<Result<_, _>>()?;
-            let mut sessions = tx.open_table(tables::SESSIONS)?;
-            for hash in &hashes {
-                sessions.remove(hash.as_slice())?;
-            }
-            Ok(hashes.len())
-        })
+        self.write(|tx| remove_sessions_of_user(tx, user))
     }
 
     /// Records activity on several sessions in one commit.
@@ -112,7 +101,23 @@ impl Store {
     }
 }
 
-fn remove_session(tx: &WriteTransaction, hash: TokenHash) -> Result<(), StoreError> {
+pub(super) fn remove_sessions_of_user(
+    tx: &WriteTransaction,
+    user: UserId,
+) -> Result<usize, StoreError> {
+    let hashes: Vec<Vec<u8>> = tx
+        .open_multimap_table(tables::SESSIONS_BY_USER)?
+        .remove_all(user)?
+        .map(|v| v.map(|v| v.value().to_vec()))
+        .collect::<Result<_, _>>()?;
+    let mut sessions = tx.open_table(tables::SESSIONS)?;
+    for hash in &hashes {
+        sessions.remove(hash.as_slice())?;
+    }
+    Ok(hashes.len())
+}
+
+pub(super) fn remove_session(tx: &WriteTransaction, hash: TokenHash) -> Result<(), StoreError> {
     let removed = Session::from_found(tx.open_table(tables::SESSIONS)?.remove(hash.0.as_slice())?);
     if let Ok(Some(session)) = removed {
         tx.open_multimap_table(tables::SESSIONS_BY_USER)?

@@ -27,14 +27,7 @@ impl Store {
         &self,
         change: impl FnOnce(&mut AccountSettings),
     ) -> Result<AccountSettings, StoreError> {
-        self.write(|tx| {
-            let mut settings =
-                AccountSettings::from_found(tx.open_table(tables::SETTINGS)?.get(ACCOUNT)?)?
-                    .unwrap_or_default();
-            change(&mut settings);
-            put_account_settings(tx, &settings)?;
-            Ok(settings)
-        })
+        self.write(|tx| modify(tx, change))
     }
 }
 
@@ -45,4 +38,15 @@ pub(super) fn put_account_settings(
     tx.open_table(tables::SETTINGS)?
         .insert(ACCOUNT, settings.to_bytes().as_slice())?;
     Ok(())
+}
+
+pub(super) fn modify(
+    tx: &WriteTransaction,
+    change: impl FnOnce(&mut AccountSettings),
+) -> Result<AccountSettings, StoreError> {
+    let mut settings = AccountSettings::from_found(tx.open_table(tables::SETTINGS)?.get(ACCOUNT)?)?
+        .unwrap_or_default();
+    change(&mut settings);
+    put_account_settings(tx, &settings)?;
+    Ok(settings)
 }

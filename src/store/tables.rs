@@ -44,3 +44,20 @@ pub const SIGN_IN_THROTTLE: TableDefinition<&[u8], &[u8]> =
 
 /// secret name (`device_cookie_key`) → its bytes, made once per data file.
 pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets_v1");
+
+/// event id (ascending, handed out from `next_event_id` in META) →
+/// `domain::AuditEvent` record. Append-only.
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
+
+/// user id → ids of the events where that user is the actor or the subject:
+/// the User history tab, newest first by reading the ids backwards.
+pub const AUDIT_BY_USER: MultimapTableDefinition<u64, u64> =
+    MultimapTableDefinition::new("audit_by_user_v1");
+
+/// message id (ascending, from `next_mail_id` in META) → `OutboxMessage`
+/// record, queued, sent or given up on.
+pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox_v1");
+
+/// message id → when it is next due, for every message not sent yet: the
+/// outbox worker reads only this small table to find its work.
+pub const OUTBOX_DUE: TableDefinition<u64, i64> = TableDefinition::new("outbox_due_v1");

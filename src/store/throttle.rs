@@ -24,7 +24,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::codec::Record;
-use super::{Store, StoreError, tables, users};
+use super::{Store, StoreError, audit, tables, users};
+use crate::domain::NewEvent;
 use crate::domain::time::Timestamp;
 use crate::domain::{DeviceKey, UserId, email};
 
@@ -219,8 +220,10 @@ impl Store {
         attempt: SignInAttempt,
         window: i64,
         now: Timestamp,
+        event: NewEvent,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
+            audit::record_at(tx, event, now)?;
             let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
             for key in &attempt.keys {
                 let key = key.as_bytes().as_slice();
@@ -243,8 +246,10 @@ impl Store {
         clear: ThrottleKey,
         user: UserId,
         at: Timestamp,
+        event: NewEvent,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
+            audit::record_at(tx, event, at)?;
             tx.open_table(tables::SIGN_IN_THROTTLE)?
                 .remove(clear.as_bytes().as_slice())?;
             users::record_sign_in(tx, user, at)
@@ -352,7 +357,14 @@ mod tests {
         let Admission::Admitted(attempt) = admit(&store, &limits) else {
             panic!("a fresh counter admits");
         };
-        store.record_failed_sign_in(attempt, WINDOW, NOW).unwrap();
+        store
+            .record_failed_sign_in(
+                attempt,
+                WINDOW,
+                NOW,
+                crate::domain::NewEvent::new(crate::domain::AuditAction::SignInFailed),
+            )
+            .unwrap();
         let keys = stored_keys(&store);
         assert_eq!(keys.len(), 2);
         assert!(keys.iter().all(|k| k.len() == 32));
@@ -391,8 +403,22 @@ mod tests {
             panic!("admitted after a place came free");
         };
         let writes = store.write_count();
-        store.record_failed_sign_in(second, WINDOW, NOW).unwrap();
-        store.record_failed_sign_in(third, WINDOW, NOW).unwrap();
+        store
+            .record_failed_sign_in(
+                second,
+                WINDOW,
+                NOW,
+                crate::domain::NewEvent::new(crate::domain::AuditAction::SignInFailed),
+            )
+            .unwrap();
+        store
+            .record_failed_sign_in(
+                third,
+                WINDOW,
+                NOW,
+                crate::domain::NewEvent::new(crate::domain::AuditAction::SignInFailed),
+            )
+            .unwrap();
         let Admission::Locked { retry_after } = admit(&store, &limits) else {
             panic!("two failures lock");
         };

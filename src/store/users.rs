@@ -72,12 +72,7 @@ impl Store {
         id: UserId,
         change: impl FnOnce(&mut User) -> Result<(), E>,
     ) -> Result<User, E> {
-        self.write_or(|tx| {
-            let mut user = read_user_for_update(tx, id)?.ok_or(StoreError::NotFound("user"))?;
-            change(&mut user)?;
-            put_user(tx, &user)?;
-            Ok(user)
-        })
+        self.transact(|t| t.modify_user(id, change))
     }
 }
 
@@ -91,6 +86,21 @@ pub(super) fn read_user_for_update(
     id: UserId,
 ) -> Result<Option<User>, StoreError> {
     User::from_found(tx.open_table(tables::USERS)?.get(id)?)
+}
+
+pub(super) fn user_by_email_for_update(
+    tx: &WriteTransaction,
+    email: &str,
+) -> Result<Option<User>, StoreError> {
+    let key = crate::domain::email::normalize(email);
+    let id = tx
+        .open_table(tables::USERS_BY_EMAIL)?
+        .get(key.as_str())?
+        .map(|v| v.value());
+    match id {
+        Some(id) => read_user_for_update(tx, id),
+        None => Ok(None),
+    }
 }
 
 pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, StoreError> {

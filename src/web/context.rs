@@ -49,8 +49,12 @@ pub async fn load_context(
     let Some(cookie_jar) = request.extensions().get::<Cookies>().cloned() else {
         return AppError::Internal("cookie layer missing".into()).into_response();
     };
+    let client = match client_address(&request, accounts.config.server.forwarded_hops) {
+        Ok(client) => client,
+        Err(e) => return e.into_response(),
+    };
     let viewer = match cookies::get(&cookie_jar, cookies::SESSION, secure) {
-        Some(value) => match accounts.sessions.resolve(&value) {
+        Some(value) => match accounts.sessions.resolve(&value, client) {
             Ok(Some(viewer)) => Some(viewer),
             Ok(None) => {
                 // Ended or expired: stop the browser sending it.
@@ -75,10 +79,6 @@ pub async fn load_context(
         .headers()
         .get("HX-Request")
         .is_some_and(|v| v.as_bytes() == b"true");
-    let client = match client_address(&request, accounts.config.server.forwarded_hops) {
-        Ok(client) => client,
-        Err(e) => return e.into_response(),
-    };
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(Arc::new(RequestContext {
         viewer,

@@ -51,7 +51,10 @@ pub async fn submit(
     cookie_jar: Cookies,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    match accounts.complete_setup(&form.token, &form.user).await {
+    match accounts
+        .complete_setup(&form.token, &form.user, ctx.client)
+        .await
+    {
         Ok(user) => {
             let token = accounts.sessions.create(user.id).await?;
             begin_session(&accounts, &ctx, &cookie_jar, &token).await?;

@@ -136,7 +136,7 @@ pub async fn sign_out(
     s: SignedInCtx,
     cookie_jar: Cookies,
 ) -> Result<Redirect, AppError> {
-    accounts.sessions.end(s.viewer.hash).await?;
+    accounts.sessions.sign_out(&s.viewer).await?;
     cookies::remove(
         &cookie_jar,
         cookies::SESSION,
