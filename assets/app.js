@@ -16,7 +16,47 @@
     if (toggle) {
       var open = document.body.classList.toggle("menu-open");
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      return;
     }
+    var copy = event.target.closest("[data-copy]");
+    if (copy) copyText(copy);
+  });
+
+  // Copy buttons carry their text in data-copy and name a status element
+  // that says how it went (read out by screen readers).
+  function copyText(button) {
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    var say = function (text) { if (status) status.textContent = text; };
+    var text = button.getAttribute("data-copy");
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { say("Copied to the clipboard."); },
+        function () { say("Could not copy: select the codes and copy them yourself."); }
+      );
+    } else {
+      say("Could not copy: select the codes and copy them yourself.");
+    }
+  }
+
+  // Switches that stand for a page (the Profile's 2FA switch) are disabled
+  // in the markup, because without JavaScript they can't do anything;
+  // here they come alive and turning one opens its page.
+  function enableSwitches(root) {
+    root.querySelectorAll("input[data-switch-href]").forEach(function (input) {
+      input.disabled = false;
+    });
+  }
+  enableSwitches(document);
+  // Coming back (the browser's Back button) shows the state as it is, not
+  // as it was turned on the way out.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("input[data-switch-href]").forEach(function (input) {
+      input.checked = input.defaultChecked;
+    });
+  });
+  document.addEventListener("change", function (event) {
+    var input = event.target.closest("input[data-switch-href]");
+    if (input) window.location.assign(input.getAttribute("data-switch-href"));
   });
 
   document.addEventListener("keydown", function (event) {

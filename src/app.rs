@@ -38,6 +38,10 @@ impl App {
     /// socket. Must run inside a Tokio runtime.
     pub fn build(config: Config) -> Result<Self, StoreError> {
         let store = Store::open(&config.data_dir, config.accounts)?;
+        crate::accounts::two_factor::seal_stored_secrets(
+            &store,
+            config.two_factor.encryption_key.as_ref(),
+        )?;
         let (sessions, activity) = SessionManager::new(store.clone(), config.sessions);
         let accounts = Accounts {
             store,

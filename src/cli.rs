@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `user add|list`, `check-config`.
+//! The command line: `serve` (the default), `user add|list|reset-2fa`, `check-config`.
 
 use std::path::PathBuf;
 
@@ -41,6 +41,16 @@ pub enum UserCommand {
     Add(AddUser),
     /// List every user.
     List,
+    /// Turn off two-factor authentication for a local user (who lost their
+    /// phone and recovery codes) and sign them out everywhere.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor(ResetTwoFactor),
+}
+
+#[derive(Args, Debug)]
+pub struct ResetTwoFactor {
+    #[arg(long)]
+    pub email: String,
 }
 
 #[derive(Args, Debug)]

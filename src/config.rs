@@ -31,7 +31,19 @@ pub struct Config {
     pub sessions: SessionConfig,
     pub sign_in: SignInConfig,
     pub accounts: crate::domain::AccountSettings,
+    pub two_factor: TwoFactorConfig,
     pub log: LogConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct TwoFactorConfig {
+    /// The name authenticator apps show beside the account.
+    pub issuer: String,
+    /// How long a confirmed password or code lets a user do sensitive
+    /// things without being asked again.
+    pub reauthentication_window: Duration,
+    /// Encrypts 2FA secrets in the data file; `None` stores them plain.
+    pub encryption_key: Option<crate::domain::EncryptionKey>,
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +116,7 @@ struct RawConfig {
     sessions: RawSessions,
     sign_in: RawSignIn,
     accounts: RawAccounts,
+    two_factor: RawTwoFactor,
     log: RawLog,
 }
 
@@ -194,6 +207,24 @@ impl Default for RawAccounts {
         Self {
             self_service_profile_updates: defaults.self_service_profile_updates,
             require_2fa_for_local_users: defaults.require_2fa_for_local_users,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTwoFactor {
+    issuer: String,
+    reauthentication_window: String,
+    encryption_key_file: String,
+}
+
+impl Default for RawTwoFactor {
+    fn default() -> Self {
+        Self {
+            issuer: "Latchkey".into(),
+            reauthentication_window: "10m".into(),
+            encryption_key_file: String::new(),
         }
     }
 }
@@ -349,6 +380,7 @@ fn validate(
         lockout: parse_duration(&raw.sign_in.lockout).map_err(|r| fail("sign_in.lockout", r))?,
         max_concurrent_hashes,
     };
+    let two_factor = validate_two_factor(raw.two_factor, fail)?;
     let json = match raw.log.format.as_str() {
         "text" => false,
         "json" => true,
@@ -385,10 +417,57 @@ fn validate(
             self_service_profile_updates: raw.accounts.self_service_profile_updates,
             require_2fa_for_local_users: raw.accounts.require_2fa_for_local_users,
         },
+        two_factor,
         log: LogConfig {
             level: raw.log.level,
             json,
         },
+    })
+}
+
+fn validate_two_factor(
+    raw: RawTwoFactor,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<TwoFactorConfig, ConfigError> {
+    let issuer = raw.issuer.trim().to_owned();
+    if issuer.is_empty()
+        || issuer.chars().count() > 64
+        || issuer.contains(':')
+        || issuer
+            .chars()
+            .any(|c| c.is_control() || crate::domain::text::is_hidden(c))
+    {
+        return Err(fail(
+            "two_factor.issuer",
+            format!(
+                "`{}` must be 1 to 64 visible characters without a colon (apps show it beside the account)",
+                raw.issuer
+            ),
+        ));
+    }
+    let reauthentication_window = parse_duration(&raw.reauthentication_window)
+        .map_err(|r| fail("two_factor.reauthentication_window", r))?;
+    if reauthentication_window > Duration::from_secs(86_400) {
+        return Err(fail(
+            "two_factor.reauthentication_window",
+            "must be at most a day (\"24h\")".into(),
+        ));
+    }
+    let key_file = raw.encryption_key_file.trim();
+    let encryption_key = if key_file.is_empty() {
+        None
+    } else {
+        let key = "two_factor.encryption_key_file";
+        let text = std::fs::read_to_string(key_file)
+            .map_err(|e| fail(key, format!("can't read the key file {key_file}: {e}")))?;
+        let parsed = crate::domain::EncryptionKey::parse(&text)
+            .map_err(|reason| fail(key, format!("the key file {key_file} {reason}")))?;
+        Some(parsed)
+    };
+    Ok(TwoFactorConfig {
+        issuer,
+        reauthentication_window,
+        encryption_key,
     })
 }
 
@@ -608,6 +687,48 @@ mod tests {
         assert_eq!(load(two, &[]).unwrap().server.forwarded_hops, Some(2));
         let err = load("[server]\ntrusted_proxy_hops = 0\n", &[]).unwrap_err();
         assert_eq!(err.key, "server.trusted_proxy_hops");
+    }
+
+    #[test]
+    fn two_factor_settings_are_checked() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.two_factor.issuer, "Latchkey");
+        assert_eq!(
+            config.two_factor.reauthentication_window,
+            Duration::from_secs(600)
+        );
+        assert!(config.two_factor.encryption_key.is_none());
+        let err = load("[two_factor]\nissuer = \"Acme: HQ\"\n", &[]).unwrap_err();
+        assert_eq!(err.key, "two_factor.issuer");
+        let err = load("[two_factor]\nreauthentication_window = \"2d\"\n", &[]).unwrap_err();
+        assert_eq!(err.key, "two_factor.reauthentication_window");
+
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, format!("{}\n", "0123456789abcdef".repeat(4))).unwrap();
+        let config = load(
+            "",
+            &[(
+                "LATCHKEY_TWO_FACTOR__ENCRYPTION_KEY_FILE",
+                key_file.to_str().unwrap(),
+            )],
+        )
+        .unwrap();
+        assert!(config.two_factor.encryption_key.is_some());
+        std::fs::write(&key_file, "too short").unwrap();
+        let text = format!("[two_factor]\nencryption_key_file = {:?}\n", key_file);
+        let err = load(&text, &[]).unwrap_err();
+        assert_eq!(
+            (err.origin.as_str(), err.key.as_str()),
+            ("test.toml", "two_factor.encryption_key_file")
+        );
+        assert!(err.reason.contains("64 hexadecimal"), "{}", err.reason);
+        let err = load(
+            "[two_factor]\nencryption_key_file = \"/nonexistent/key\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("can't read"), "{}", err.reason);
     }
 
     #[test]

@@ -19,6 +19,16 @@ pub enum AppError {
     SignInRequired {
         next: Option<String>,
     },
+    /// A session half way through signing in must finish first, at `to`.
+    StepRequired {
+        to: String,
+    },
+    /// A sensitive action: confirm the password or a code, then back to `next`.
+    ReauthenticationRequired {
+        next: Option<String>,
+    },
+    /// Already done (2FA already on, say).
+    Conflict(&'static str),
     CsrfRejected,
     LinkInvalid,
     PayloadTooLarge,
@@ -26,7 +36,9 @@ pub enum AppError {
     Internal(String),
 }
 
-/// Marks the redirect of [`AppError::SignInRequired`].
+/// Marks the redirects of [`AppError::SignInRequired`] and the other
+/// "go there first" errors: htmx gets them as `HX-Redirect`, since it would
+/// otherwise follow the 303 and swap a whole page into a fragment's place.
 #[derive(Clone, Copy, Debug)]
 pub struct SignInRedirect;
 
@@ -48,9 +60,12 @@ impl AppError {
                 "Not allowed",
                 format!("You don't have permission to do that: {why}."),
             ),
-            AppError::SignInRequired { .. } => {
+            AppError::SignInRequired { .. }
+            | AppError::StepRequired { .. }
+            | AppError::ReauthenticationRequired { .. } => {
                 (StatusCode::UNAUTHORIZED, "Sign in required", "Please sign in to continue.".into())
             }
+            AppError::Conflict(what) => (StatusCode::CONFLICT, "Already done", format!("{what}.")),
             AppError::CsrfRejected => (
                 StatusCode::FORBIDDEN,
                 "Form expired",
@@ -80,10 +95,18 @@ impl IntoResponse for AppError {
         if let AppError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        if let AppError::SignInRequired { next } = &self {
-            // The renderer turns this into HX-Redirect for htmx, whose
-            // requests would otherwise follow the 303 and swap in a page.
-            let target = crate::web::return_to::sign_in_url(next.as_deref());
+        let redirect = match &self {
+            AppError::SignInRequired { next } => {
+                Some(crate::web::return_to::sign_in_url(next.as_deref()))
+            }
+            AppError::StepRequired { to } => Some(to.clone()),
+            AppError::ReauthenticationRequired { next } => Some(crate::web::return_to::with_next(
+                "/reauthenticate",
+                next.as_deref(),
+            )),
+            _ => None,
+        };
+        if let Some(target) = redirect {
             let mut response = Redirect::to(&target).into_response();
             response.extensions_mut().insert(SignInRedirect);
             return response;
@@ -112,6 +135,16 @@ impl From<AccountsError> for AppError {
             AccountsError::Throttled { .. } => AppError::BadRequest("Too many attempts."),
             AccountsError::Store(e) => AppError::Internal(e.to_string()),
             AccountsError::Hashing(e) => AppError::Internal(e),
+            AccountsError::WrongCode => AppError::BadRequest("That code is not right."),
+            AccountsError::CodeUsed => AppError::BadRequest("That code has been used already."),
+            AccountsError::ReauthenticationRequired => {
+                AppError::ReauthenticationRequired { next: None }
+            }
+            AccountsError::SetUpExpired => AppError::BadRequest(
+                "This 2FA set-up has ended. Open Set up 2FA again to start over.",
+            ),
+            AccountsError::Conflict(what) => AppError::Conflict(what),
+            AccountsError::Secret(e) => AppError::Internal(e.to_string()),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use latchkey::admin::{Request, Target, UserAdd};
+use latchkey::admin::{Request, Target, UserAdd, UserResetTwoFactor};
 use latchkey::app::{App, shutdown_signal};
 use latchkey::cli::{Cli, Command, UserCommand};
 use latchkey::config::Config;
@@ -102,6 +102,9 @@ fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<ExitCod
             admin: args.admin,
         }),
         UserCommand::List => Request::UserList,
+        UserCommand::ResetTwoFactor(args) => {
+            Request::UserResetTwoFactor(UserResetTwoFactor { email: args.email })
+        }
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

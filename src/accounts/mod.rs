@@ -6,10 +6,12 @@
 
 pub mod hashing;
 pub mod profile;
+pub mod reauthentication;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod two_factor;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -87,6 +89,18 @@ pub enum AccountsError {
     Store(StoreError),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    #[error("that code is not right")]
+    WrongCode,
+    #[error("that code has been used already")]
+    CodeUsed,
+    #[error("confirm your password or a code first")]
+    ReauthenticationRequired,
+    #[error("the 2FA set-up in this session has ended")]
+    SetUpExpired,
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("2FA secret: {0}")]
+    Secret(#[from] crate::domain::sealed::OpenError),
 }
 
 impl From<StoreError> for AccountsError {

@@ -9,6 +9,8 @@ use crate::domain::{AccountSettings, AuditAction, NewEvent, Permission};
 pub struct SettingsForm {
     #[serde(default)]
     pub self_service_profile_updates: Option<String>,
+    #[serde(default)]
+    pub require_2fa_for_local_users: Option<String>,
 }
 
 impl Accounts {
@@ -17,8 +19,8 @@ impl Accounts {
         Ok(self.store.account_settings()?)
     }
 
-    /// Saves the settings. *Require 2FA for local users* keeps its stored
-    /// value: it can't be enforced until 2FA set-up exists.
+    /// Saves the settings. *Require 2FA for local users* applies at each
+    /// user's next sign-in: sessions already open are not cut short.
     pub async fn update_account_settings(
         &self,
         who: &SignedIn,
@@ -26,12 +28,9 @@ impl Accounts {
     ) -> Result<AccountSettings, AccountsError> {
         require(who, Permission::SettingsManage)?;
         let self_service = form.self_service_profile_updates.is_some();
-        let event = NewEvent::new(AuditAction::SettingsChanged)
-            .by(&who.user, Some(who.client))
-            .detail(format!(
-                "self-service profile updates {}",
-                if self_service { "on" } else { "off" }
-            ));
+        let require_2fa = form.require_2fa_for_local_users.is_some();
+        let actor = who.user.clone();
+        let client = who.client;
         let settings = self
             .store
             .blocking(move |s| {
@@ -39,9 +38,28 @@ impl Accounts {
                     let before = t.modify_account_settings(|_| {})?;
                     let after = t.modify_account_settings(|settings| {
                         settings.self_service_profile_updates = self_service;
+                        settings.require_2fa_for_local_users = require_2fa;
                     })?;
-                    if before != after {
-                        t.record(event)?;
+                    let on_off = |on: bool| if on { "on" } else { "off" };
+                    let mut changes = Vec::new();
+                    if before.self_service_profile_updates != after.self_service_profile_updates {
+                        changes.push(format!(
+                            "self-service profile updates {}",
+                            on_off(self_service)
+                        ));
+                    }
+                    if before.require_2fa_for_local_users != after.require_2fa_for_local_users {
+                        changes.push(format!(
+                            "2FA required for local users {}",
+                            on_off(require_2fa)
+                        ));
+                    }
+                    if !changes.is_empty() {
+                        t.record(
+                            NewEvent::new(AuditAction::SettingsChanged)
+                                .by(&actor, Some(client))
+                                .detail(changes.join(", ")),
+                        )?;
                     }
                     Ok::<_, crate::store::StoreError>(after)
                 })

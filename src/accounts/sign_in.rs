@@ -11,12 +11,21 @@
 //! sign-in to the same account is counted on its own instead (OWASP's device
 //! cookies), so strangers' guesses can lock the account for everyone but the
 //! browsers its owner already uses.
+//!
+//! A right password alone signs in only a user without 2FA. With 2FA on,
+//! it opens a half-signed-in session that reaches nothing but the second
+//! step, which takes a code or a recovery code within a few minutes
+//! (failures counted per user and per address, like passwords). When 2FA
+//! is required for local users and this one has none, it opens a session
+//! that reaches nothing but 2FA set-up.
 
 use std::net::IpAddr;
 
-use super::{Accounts, AccountsError};
+use super::sessions::{Origin, renew_in};
+use super::two_factor::{Accepted, accept_code};
+use super::{Accounts, AccountsError, SignedIn};
 use crate::domain::time;
-use crate::domain::{AuditAction, EventParty, NewEvent};
+use crate::domain::{AuditAction, EventParty, NewEvent, SessionStage};
 use crate::domain::{DeviceCookie, Token, User, UserStatus};
 use crate::store::{Admission, Limit, SignInAttempt, ThrottleKey};
 
@@ -27,15 +36,27 @@ pub struct SignedInUser {
     pub device_cookie: String,
 }
 
+/// Where a right password leads.
+pub enum SignInOutcome {
+    /// Signed in.
+    SignedIn(SignedInUser),
+    /// 2FA is on: the token is for a session that awaits a code.
+    SecondFactorRequired { token: Token },
+    /// 2FA is required and not set up: the token is for a session that
+    /// reaches only set-up.
+    SetUpRequired(SignedInUser),
+}
+
 impl Accounts {
     /// `device_cookie` is the browser's device cookie, as sent, if any.
     pub async fn sign_in(
         &self,
         email: &str,
         password: String,
-        client: IpAddr,
+        origin: &Origin,
         device_cookie: Option<&str>,
-    ) -> Result<SignedInUser, AccountsError> {
+    ) -> Result<SignInOutcome, AccountsError> {
+        let client = origin.client;
         let config = self.config.sign_in;
         let window = config.lockout.as_secs() as i64;
         let device = self.known_device(email, device_cookie)?;
@@ -85,23 +106,148 @@ impl Accounts {
 
         let user_id = user.id;
         let now = time::now();
-        let event = NewEvent::new(AuditAction::SignInSucceeded).by_self(&user, Some(client));
+        if self.store.two_factor(user_id)?.is_some() {
+            // Only the second step completes this sign-in (and records it).
+            self.store
+                .blocking(move |s| s.record_correct_password(attempt, vouched))
+                .await?;
+            let token = self
+                .sessions
+                .create(user_id, SessionStage::AwaitingSecondFactor, origin)
+                .await?;
+            tracing::info!(user = user_id, client = %client, "password accepted; 2FA code next");
+            return Ok(SignInOutcome::SecondFactorRequired { token });
+        }
+        let set_up_required = self.two_factor_set_up_required(&user)?;
+        let mut event = NewEvent::new(AuditAction::SignInSucceeded).by_self(&user, Some(client));
+        if set_up_required {
+            event = event.detail("2FA set-up required before anything else");
+        }
         self.store
             .blocking(move |s| s.record_successful_sign_in(attempt, vouched, user_id, now, event))
             .await?;
-        let token = self.sessions.create(user.id).await?;
+        let stage = if set_up_required {
+            SessionStage::TwoFactorSetUpRequired
+        } else {
+            SessionStage::SignedIn
+        };
+        let token = self.sessions.create(user.id, stage, origin).await?;
         let device_cookie = DeviceCookie::issue(user.id, now).seal(&self.store.device_key()?);
-        tracing::info!(user = user.id, client = %client, "signed in");
-        Ok(SignedInUser {
+        tracing::info!(user = user.id, client = %client, ?stage, "signed in");
+        let signed_in = SignedInUser {
             user,
             token,
             device_cookie,
+        };
+        Ok(if set_up_required {
+            SignInOutcome::SetUpRequired(signed_in)
+        } else {
+            SignInOutcome::SignedIn(signed_in)
         })
+    }
+
+    /// Whether a user without 2FA must set it up before anything else.
+    pub fn two_factor_set_up_required(&self, user: &User) -> Result<bool, AccountsError> {
+        Ok(user.is_local() && self.store.account_settings()?.require_2fa_for_local_users)
+    }
+
+    /// The second step: a code from the app or a recovery code completes a
+    /// sign-in the password started (`pending`). Renews the session, so the
+    /// half-signed-in id is worthless afterwards.
+    pub async fn complete_sign_in(
+        &self,
+        pending: &SignedIn,
+        code: &str,
+    ) -> Result<(SignedInUser, Accepted), AccountsError> {
+        if pending.session.stage != SessionStage::AwaitingSecondFactor {
+            return Err(AccountsError::Forbidden(
+                "this sign-in is not waiting for a code",
+            ));
+        }
+        let config = self.config.sign_in;
+        let window = config.lockout.as_secs() as i64;
+        let own = ThrottleKey::second_factor(pending.user.id);
+        let limits = [
+            Limit {
+                key: own,
+                max: config.max_failures_per_account,
+            },
+            Limit {
+                key: ThrottleKey::address(&address_group(pending.client)),
+                max: config.max_failures_per_address,
+            },
+        ];
+        let attempt = self.admit(&limits, window).await?;
+        let key = self.config.two_factor.encryption_key.clone();
+        let (hash, user, client) = (pending.hash, pending.user.clone(), pending.client);
+        let code = code.to_owned();
+        let outcome = self
+            .store
+            .blocking(move |s| {
+                Ok(s.transact::<_, AccountsError>(|t| {
+                    let now = time::now();
+                    let live = t
+                        .session(hash)?
+                        .is_some_and(|s| s.stage == SessionStage::AwaitingSecondFactor);
+                    if !live {
+                        return Err(AccountsError::Forbidden("this sign-in has ended"));
+                    }
+                    let accepted = accept_code(t, user.id, &code, key.as_ref(), now, true)?;
+                    t.clear_throttle(own)?;
+                    t.record_sign_in(user.id, now)?;
+                    let detail = match accepted {
+                        Accepted::AppCode => "with a 2FA code".to_owned(),
+                        Accepted::RecoveryCode { left } => {
+                            format!("with a recovery code ({left} left)")
+                        }
+                    };
+                    t.record(
+                        NewEvent::new(AuditAction::SignInSucceeded)
+                            .by_self(&user, Some(client))
+                            .detail(detail),
+                    )?;
+                    let token = renew_in(t, hash, SessionStage::SignedIn)?;
+                    Ok((token, accepted))
+                }))
+            })
+            .await?;
+        let (token, accepted) = match outcome {
+            Ok(done) => done,
+            Err(e @ (AccountsError::WrongCode | AccountsError::CodeUsed)) => {
+                let event = NewEvent::new(AuditAction::SignInFailed)
+                    .subject(EventParty::user(&pending.user))
+                    .from(client)
+                    .detail("wrong 2FA code or recovery code");
+                self.store
+                    .blocking(move |s| s.record_failed_sign_in(attempt, window, time::now(), event))
+                    .await?;
+                tracing::info!(user = pending.user.id, client = %client, "2FA code refused");
+                return Err(e);
+            }
+            Err(other) => return Err(other),
+        };
+        drop(attempt);
+        let user = pending.user.clone();
+        let device_cookie =
+            DeviceCookie::issue(user.id, time::now()).seal(&self.store.device_key()?);
+        tracing::info!(user = user.id, client = %client, "signed in with 2FA");
+        Ok((
+            SignedInUser {
+                user,
+                token,
+                device_cookie,
+            },
+            accepted,
+        ))
     }
 
     /// Waits until the attempt may check its password, or says for how long
     /// the counters are locked.
-    async fn admit(&self, limits: &[Limit], window: i64) -> Result<SignInAttempt, AccountsError> {
+    pub(super) async fn admit(
+        &self,
+        limits: &[Limit],
+        window: i64,
+    ) -> Result<SignInAttempt, AccountsError> {
         loop {
             match self.store.admit_sign_in(limits, window, time::now())? {
                 Admission::Admitted(attempt) => return Ok(attempt),
@@ -134,7 +280,7 @@ impl Accounts {
 /// The unit an address limit applies to: one IPv4 address, or one IPv6 /64
 /// (the block a single subscriber usually holds, so rotating through it
 /// doesn't reset the count).
-fn address_group(client: IpAddr) -> String {
+pub(super) fn address_group(client: IpAddr) -> String {
     match client {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

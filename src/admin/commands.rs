@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::protocol::{Output, Request, UserAdd};
+use super::protocol::{Output, Request, UserAdd, UserResetTwoFactor};
+use crate::accounts::two_factor::reset_two_factor;
 use crate::accounts::users::{NewUserForm, add_user};
 use crate::accounts::{AccountsError, PasswordHasher};
 use crate::domain::time;
@@ -28,6 +29,24 @@ impl Commands {
         match request {
             Request::UserAdd(args) => self.add_user(args).await,
             Request::UserList => self.list_users().await,
+            Request::UserResetTwoFactor(args) => self.reset_two_factor(args).await,
+        }
+    }
+
+    async fn reset_two_factor(&self, args: UserResetTwoFactor) -> Output {
+        match reset_two_factor(&self.store, &args.email).await {
+            Ok((user, true)) => Output::success(format!(
+                "turned off 2FA for {} <{}> and signed them out everywhere\n",
+                user.id, user.email
+            )),
+            Ok((user, false)) => Output::success(format!(
+                "2FA was already off for {} <{}>; nothing changed\n",
+                user.id, user.email
+            )),
+            Err(AccountsError::NotFound(_)) => {
+                Output::failure(format!("no user has the email address {}", args.email))
+            }
+            Err(e) => Output::failure(chain(&e)),
         }
     }
 

@@ -17,7 +17,7 @@ pub mod server;
 use std::path::{Path, PathBuf};
 
 pub use commands::Commands;
-pub use protocol::{Output, Request, UserAdd};
+pub use protocol::{Output, Request, UserAdd, UserResetTwoFactor};
 pub use server::AdminSocket;
 
 use crate::accounts::PasswordHasher;

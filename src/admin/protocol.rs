@@ -27,6 +27,8 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub enum Request {
     UserAdd(UserAdd),
     UserList,
+    #[serde(rename = "user-reset-2fa")]
+    UserResetTwoFactor(UserResetTwoFactor),
 }
 
 impl Request {
@@ -35,8 +37,16 @@ impl Request {
         match self {
             Request::UserAdd(_) => "user add",
             Request::UserList => "user list",
+            Request::UserResetTwoFactor(_) => "user reset-2fa",
         }
     }
+}
+
+/// `latchkey user reset-2fa`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserResetTwoFactor {
+    pub email: String,
 }
 
 /// `latchkey user add`, with the password already read from standard input.
@@ -119,5 +129,8 @@ mod tests {
         assert!(serde_json::from_str::<Request>(r#"{"command":"launch-rockets"}"#).is_err());
         let newer = r#"{"command":"user-add","email":"a@b.c","first_name":"A","last_name":"B","admin":true,"password":"p","force":true}"#;
         assert!(serde_json::from_str::<Request>(newer).is_err());
+        let reset: Request =
+            serde_json::from_str(r#"{"command":"user-reset-2fa","email":"a@b.c"}"#).unwrap();
+        assert_eq!(reset.name(), "user reset-2fa");
     }
 }

@@ -9,6 +9,10 @@
 //! | 1 | first layout: users, email index, roles, sessions, settings, tokens, throttle |
 //! | 2 | user records gain `sign_in_method` (user record version 1 → 2) |
 //! | 3 | sign-in counters keyed by SHA-256 (`sign_in_throttle_v1` dropped, `_v2` added); `secrets` table with the device cookie key |
+//!
+//! A new table needs no step: every table is created at every open
+//! (`two_factor_v1` arrived that way). Nor does a new record field with a
+//! default (sessions gained their stage, User-Agent and address so).
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::Deserialize;
@@ -67,6 +71,7 @@ fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(tables::OUTBOX_DUE)?;
     tx.open_table(tables::SIGN_IN_THROTTLE)?;
     tx.open_table(tables::SECRETS)?;
+    tx.open_table(tables::TWO_FACTOR)?;
     Ok(())
 }
 

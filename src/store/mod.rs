@@ -17,6 +17,7 @@ mod sessions;
 mod settings;
 pub mod tables;
 mod throttle;
+mod two_factor;
 mod txn;
 mod users;
 

@@ -17,12 +17,36 @@ impl Record for Session {
 
 impl Store {
     pub fn insert_session(&self, hash: TokenHash, session: &Session) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.open_table(tables::SESSIONS)?
-                .insert(hash.0.as_slice(), session.to_bytes().as_slice())?;
-            tx.open_multimap_table(tables::SESSIONS_BY_USER)?
-                .insert(session.user_id, hash.0.as_slice())?;
-            Ok(())
+        self.write(|tx| put_session(tx, hash, session))
+    }
+
+    /// Every session of `user` that has not timed out, with its key.
+    pub fn sessions_of_user(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        idle: Duration,
+        absolute: Duration,
+    ) -> Result<Vec<(TokenHash, Session)>, StoreError> {
+        self.read(|tx| {
+            let sessions = tx.open_table(tables::SESSIONS)?;
+            let mut out = Vec::new();
+            for hash in tx
+                .open_multimap_table(tables::SESSIONS_BY_USER)?
+                .get(user)?
+            {
+                let hash = hash?;
+                let Ok(key) = <[u8; 32]>::try_from(hash.value()) else {
+                    continue;
+                };
+                let Some(session) = Session::from_found(sessions.get(key.as_slice())?)? else {
+                    continue;
+                };
+                if !session.is_expired(now, idle, absolute) {
+                    out.push((TokenHash(key), session));
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -101,6 +125,25 @@ impl Store {
     }
 }
 
+pub(super) fn put_session(
+    tx: &WriteTransaction,
+    hash: TokenHash,
+    session: &Session,
+) -> Result<(), StoreError> {
+    tx.open_table(tables::SESSIONS)?
+        .insert(hash.0.as_slice(), session.to_bytes().as_slice())?;
+    tx.open_multimap_table(tables::SESSIONS_BY_USER)?
+        .insert(session.user_id, hash.0.as_slice())?;
+    Ok(())
+}
+
+pub(super) fn read_session_for_update(
+    tx: &WriteTransaction,
+    hash: TokenHash,
+) -> Result<Option<Session>, StoreError> {
+    Session::from_found(tx.open_table(tables::SESSIONS)?.get(hash.0.as_slice())?)
+}
+
 pub(super) fn remove_sessions_of_user(
     tx: &WriteTransaction,
     user: UserId,
@@ -129,18 +172,13 @@ pub(super) fn remove_session(tx: &WriteTransaction, hash: TokenHash) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccountSettings, Token};
+    use crate::domain::{AccountSettings, SessionStage, Token};
 
     #[test]
     fn all_sessions_of_a_user_end_together() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
-        let session = |user| Session {
-            user_id: user,
-            created_at: 1,
-            last_seen_at: 1,
-            csrf: String::new(),
-        };
+        let session = |user| Session::new(user, 1, SessionStage::SignedIn, String::new());
         let (a, b, other) = (
             Token::generate().hash(),
             Token::generate().hash(),

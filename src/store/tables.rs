@@ -61,3 +61,8 @@ pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox_v1"
 /// message id → when it is next due, for every message not sent yet: the
 /// outbox worker reads only this small table to find its work.
 pub const OUTBOX_DUE: TableDefinition<u64, i64> = TableDefinition::new("outbox_due_v1");
+
+/// user id → `domain::TwoFactor` record (sealed TOTP secret, last accepted
+/// step, recovery code hashes), for users with 2FA on; deleted when it is
+/// turned off.
+pub const TWO_FACTOR: TableDefinition<u64, &[u8]> = TableDefinition::new("two_factor_v1");

@@ -56,6 +56,12 @@ impl ThrottleKey {
         Self::of("address:", group.as_bytes())
     }
 
+    /// A user's second factor: failed 2FA codes and recovery codes, at the
+    /// sign-in step and when confirming a sensitive action.
+    pub fn second_factor(user: UserId) -> Self {
+        Self::of("second_factor:", user.to_string().as_bytes())
+    }
+
     /// A browser known by its device cookie's nonce.
     pub fn device(nonce: &[u8]) -> Self {
         Self::of("device:", nonce)
@@ -253,6 +259,23 @@ impl Store {
             tx.open_table(tables::SIGN_IN_THROTTLE)?
                 .remove(clear.as_bytes().as_slice())?;
             users::record_sign_in(tx, user, at)
+        })?;
+        drop(attempt);
+        Ok(())
+    }
+
+    /// After a right password that a second step must follow: clears the
+    /// counter the password vouches for, then gives the attempt's place
+    /// back. The sign-in itself is recorded when the second step completes.
+    pub fn record_correct_password(
+        &self,
+        attempt: SignInAttempt,
+        clear: ThrottleKey,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.open_table(tables::SIGN_IN_THROTTLE)?
+                .remove(clear.as_bytes().as_slice())?;
+            Ok(())
         })?;
         drop(attempt);
         Ok(())

@@ -11,8 +11,13 @@ use std::cell::Cell;
 
 use redb::WriteTransaction;
 
-use super::{Store, StoreError, audit, outbox, sessions, settings, users};
-use crate::domain::{AccountSettings, MailMessage, NewEvent, User, UserId};
+use super::{
+    Store, StoreError, ThrottleKey, audit, outbox, sessions, settings, tables, two_factor, users,
+};
+use crate::domain::time::Timestamp;
+use crate::domain::{
+    AccountSettings, MailMessage, NewEvent, Session, TokenHash, TwoFactor, User, UserId,
+};
 
 /// The open write transaction handed to a [`Store::transact`] closure.
 pub struct Txn<'a> {
@@ -80,8 +85,58 @@ impl Txn<'_> {
     }
 
     /// Ends one session.
-    pub fn end_session(&self, hash: crate::domain::TokenHash) -> Result<(), StoreError> {
+    pub fn end_session(&self, hash: TokenHash) -> Result<(), StoreError> {
         sessions::remove_session(self.tx, hash)
+    }
+
+    pub fn session(&self, hash: TokenHash) -> Result<Option<Session>, StoreError> {
+        sessions::read_session_for_update(self.tx, hash)
+    }
+
+    /// Starts a session (the token's hash is its key).
+    pub fn insert_session(&self, hash: TokenHash, session: &Session) -> Result<(), StoreError> {
+        sessions::put_session(self.tx, hash, session)
+    }
+
+    /// Changes a session in place; its user can't change.
+    pub fn modify_session<E: From<StoreError>>(
+        &self,
+        hash: TokenHash,
+        change: impl FnOnce(&mut Session) -> Result<(), E>,
+    ) -> Result<Session, E> {
+        let mut session = self.session(hash)?.ok_or(StoreError::NotFound("session"))?;
+        let user = session.user_id;
+        change(&mut session)?;
+        session.user_id = user;
+        sessions::put_session(self.tx, hash, &session)?;
+        Ok(session)
+    }
+
+    /// The user's 2FA record, if 2FA is on.
+    pub fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
+        two_factor::read_for_update(self.tx, user)
+    }
+
+    pub fn put_two_factor(&self, user: UserId, record: &TwoFactor) -> Result<(), StoreError> {
+        two_factor::put(self.tx, user, record)
+    }
+
+    /// Turns 2FA off for `user`; returns whether it was on.
+    pub fn remove_two_factor(&self, user: UserId) -> Result<bool, StoreError> {
+        two_factor::remove(self.tx, user)
+    }
+
+    /// Forgets the failures counted against `key` (after a success it vouches for).
+    pub fn clear_throttle(&self, key: ThrottleKey) -> Result<(), StoreError> {
+        self.tx
+            .open_table(tables::SIGN_IN_THROTTLE)?
+            .remove(key.as_bytes().as_slice())?;
+        Ok(())
+    }
+
+    /// Sets the user's last sign-in time.
+    pub fn record_sign_in(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+        users::record_sign_in(self.tx, user, at)
     }
 
     /// Ends every session of `user`; returns how many there were.

@@ -17,6 +17,8 @@ pub struct Field<'a> {
     pub required: bool,
     pub readonly: bool,
     pub hint: Option<&'a str>,
+    /// The on-screen keyboard to offer (`numeric` for 6-digit codes).
+    pub inputmode: Option<&'static str>,
 }
 
 impl<'a> Field<'a> {
@@ -30,7 +32,13 @@ impl<'a> Field<'a> {
             required: true,
             readonly: false,
             hint: None,
+            inputmode: None,
         }
+    }
+
+    pub fn inputmode(mut self, inputmode: &'static str) -> Self {
+        self.inputmode = Some(inputmode);
+        self
     }
 
     pub fn kind(mut self, kind: &'static str) -> Self {
@@ -78,7 +86,7 @@ impl<'a> Field<'a> {
                     @if !self.required { span.optional { " (optional)" } }
                 }
                 input #(id) type=(self.kind) name=(self.name) value=(self.value)
-                    autocomplete=(self.autocomplete)
+                    autocomplete=(self.autocomplete) inputmode=[self.inputmode]
                     required[self.required] readonly[self.readonly]
                     aria-invalid=[error.map(|_| "true")]
                     aria-describedby=[(!described.is_empty()).then(|| described.join(" "))];
@@ -133,12 +141,24 @@ pub struct Switch<'a> {
 
 impl Switch<'_> {
     pub fn render(&self) -> Markup {
+        self.render_with(None)
+    }
+
+    /// A switch whose turning opens `href`: disabled in the markup (without
+    /// JavaScript it can only show the state, so the page must offer a link
+    /// too), enabled by `app.js`.
+    pub fn navigates_to(&self, href: &str) -> Markup {
+        self.render_with(Some(href))
+    }
+
+    fn render_with(&self, href: Option<&str>) -> Markup {
         let description_id = format!("{}-description", self.id);
         html! {
             div.switch-row {
                 label.switch for=(self.id) {
                     input #(self.id) type="checkbox" role="switch" name=[self.name] value="on"
-                        checked[self.on] disabled[!self.enabled] aria-describedby=(description_id);
+                        checked[self.on] disabled[!self.enabled] aria-describedby=(description_id)
+                        data-switch-href=[href];
                     span.switch-track aria-hidden="true" { span.switch-thumb {} }
                     span.switch-label { (self.label) }
                 }

@@ -9,9 +9,13 @@ pub mod errors;
 pub mod icons;
 pub mod layout;
 pub mod profile;
+pub mod qr;
+pub mod reauthentication;
+pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod two_factor;
 pub mod unavailable;
 
 pub use layout::{Chrome, page};

@@ -6,59 +6,104 @@ use maud::{Markup, html};
 use super::components::{Field, Switch, Tone, csrf_field, form_errors, notice};
 use super::icons;
 use super::layout::card;
+use super::sessions::sessions_card;
 use super::{Chrome, page};
 use crate::accounts::FieldErrors;
 use crate::accounts::profile::ProfileForm;
-use crate::domain::User;
+use crate::accounts::sessions::SessionSummary;
+use crate::domain::{TwoFactorStatus, User, time};
 
 /// What the Profile screen shows besides the user.
 pub struct ProfileView<'a> {
     pub user: &'a User,
     pub can_edit: bool,
     pub saved: bool,
+    /// The user's 2FA, when it is on.
+    pub two_factor: Option<TwoFactorStatus>,
+    /// The user's sessions, for the *Your sessions* card.
+    pub sessions: &'a [SessionSummary],
 }
 
 pub fn profile_page(chrome: &Chrome<'_>, view: &ProfileView<'_>, details: Markup) -> Markup {
     let user = view.user;
+    let profile = card(
+        "Profile",
+        html! {},
+        html! {
+            div.profile-head {
+                span.initials-circle aria-hidden="true" { (user.initials()) }
+                div {
+                    p.profile-name { (user.full_name()) }
+                    p.muted { (user.email) " · " (user.sign_in_method.label()) " user" }
+                }
+            }
+            (details)
+            @if user.is_local() { (two_factor_section(view.two_factor.as_ref())) }
+            div.profile-actions {
+                @if user.is_local() {
+                    @if view.two_factor.is_none() {
+                        a.button href="/profile/2fa" { "Set up 2FA" }
+                    }
+                    a.button href=(forgot_password_link(user)) { "Change password" }
+                }
+                a.button.danger-outline href="/profile/delete" { "Delete user account" }
+                form.inline method="post" action="/signout" {
+                    (csrf_field(chrome.csrf))
+                    button.button type="submit" { "Log out" }
+                }
+            }
+        },
+    );
     page(
         chrome,
         "Profile",
-        card(
-            "Profile",
-            html! {},
-            html! {
-                div.profile-head {
-                    span.initials-circle aria-hidden="true" { (user.initials()) }
-                    div {
-                        p.profile-name { (user.full_name()) }
-                        p.muted { (user.email) " · " (user.sign_in_method.label()) " user" }
-                    }
-                }
-                (details)
-                @if user.is_local() {
-                    (Switch {
-                        id: "two-factor",
-                        name: None,
-                        label: "2FA Enabled",
-                        on: false,
-                        enabled: false,
-                        description: "Two-factor authentication is off. Setting it up is not available yet.",
-                    }.render())
-                }
-                div.profile-actions {
-                    @if user.is_local() {
-                        a.button href="/profile/2fa" { "Set up 2FA" }
-                        a.button href=(forgot_password_link(user)) { "Change password" }
-                    }
-                    a.button.danger-outline href="/profile/delete" { "Delete user account" }
-                    form.inline method="post" action="/signout" {
-                        (csrf_field(chrome.csrf))
-                        button.button type="submit" { "Log out" }
-                    }
-                }
-            },
-        ),
+        html! {
+            (profile)
+            (sessions_card(chrome.csrf, view.sessions, None))
+        },
     )
+}
+
+/// The *2FA Enabled* switch and what goes with it. Turning the switch (with
+/// JavaScript) opens set-up or the turn-off page; without JavaScript it
+/// only shows the state and the links beside it do the same.
+fn two_factor_section(status: Option<&TwoFactorStatus>) -> Markup {
+    let description = match status {
+        Some(s) => format!(
+            "On since {}. {} recovery {} left.",
+            time::display(s.enabled_at),
+            s.recovery_codes_left,
+            if s.recovery_codes_left == 1 { "code" } else { "codes" }
+        ),
+        None => "Off. Protect your account with a code from an authenticator app as well as your password.".to_owned(),
+    };
+    let href = if status.is_some() {
+        "/profile/2fa/disable"
+    } else {
+        "/profile/2fa"
+    };
+    html! {
+        div.two-factor-section {
+            (Switch {
+                id: "two-factor",
+                name: None,
+                label: "2FA Enabled",
+                on: status.is_some(),
+                enabled: false,
+                description: &description,
+            }.navigates_to(href))
+            @if let Some(s) = status {
+                @if s.recovery_codes_left <= 3 {
+                    (notice(Tone::Info, "You are running out of recovery codes. Generate a new set before you need one."))
+                }
+                p.two-factor-links {
+                    a href="/profile/2fa/recovery-codes" { "New recovery codes" }
+                    " · "
+                    a href="/profile/2fa/disable" { "Turn off 2FA" }
+                }
+            }
+        }
+    }
 }
 
 /// The details panel, swapped in place of the Edit form after Save.

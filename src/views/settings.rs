@@ -39,11 +39,12 @@ pub fn settings_form(csrf: &str, settings: &AccountSettings, saved: bool) -> Mar
             }.render())
             (Switch {
                 id: "require-2fa",
-                name: None,
+                name: Some("require_2fa_for_local_users"),
                 label: "Require 2FA for local users",
                 on: settings.require_2fa_for_local_users,
-                enabled: false,
-                description: "Not available yet: two-factor set-up arrives first.",
+                enabled: true,
+                description: "A local user without two-factor authentication is taken to set it up when they next sign in, \
+                              and can reach nothing else until it is done.",
             }.render())
             div.form-actions {
                 button.button.primary type="submit" { "Save" }

@@ -13,11 +13,14 @@ mod form;
 mod headers;
 mod pages;
 mod profile;
+mod reauthentication;
 mod render;
 pub mod return_to;
+mod sessions;
 mod settings;
 mod setup;
 mod sign_in;
+mod two_factor;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -64,12 +67,39 @@ pub fn router(accounts: Accounts) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/signin", get(sign_in::show).post(sign_in::submit))
+        .route(
+            "/signin/2fa",
+            get(sign_in::second_step).post(sign_in::submit_second_step),
+        )
         .route("/signout", post(sign_in::sign_out))
+        .route(
+            "/reauthenticate",
+            get(reauthentication::show).post(reauthentication::confirm),
+        )
         .route("/setup", get(setup::show).post(setup::submit))
         .route("/profile", get(profile::show).post(profile::save))
         .route("/profile/edit", get(profile::edit))
         .route("/profile/details", get(profile::details))
-        .route("/profile/2fa", get(pages::two_factor_setup))
+        .route(
+            "/profile/2fa",
+            get(two_factor::set_up).post(two_factor::confirm_set_up),
+        )
+        .route(
+            "/profile/2fa/disable",
+            get(two_factor::disable_form).post(two_factor::disable),
+        )
+        .route(
+            "/profile/2fa/recovery-codes",
+            get(two_factor::renew_recovery_codes_form).post(two_factor::renew_recovery_codes),
+        )
+        .route(
+            "/profile/sessions/{reference}/signout",
+            post(sessions::sign_out_one),
+        )
+        .route(
+            "/profile/sessions/signout-others",
+            post(sessions::sign_out_others),
+        )
         .route("/profile/delete", get(pages::deletion_request))
         .route("/password/forgot", get(pages::forgotten_password))
         .route(
@@ -77,6 +107,10 @@ pub fn router(accounts: Accounts) -> Router {
             get(settings::show).post(settings::save),
         )
         .route("/account/{section}", get(pages::account_section))
+        .route(
+            "/account/users/{id}/two-factor/disable",
+            get(two_factor::admin_disable_form).post(two_factor::admin_disable),
+        )
         .fallback(pages::not_found)
         .layer(middleware)
         // Outside the middleware: probes and cached files need no session.

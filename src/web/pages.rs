@@ -33,14 +33,6 @@ pub async fn not_found() -> AppError {
     AppError::NotFound
 }
 
-pub async fn two_factor_setup(s: SignedInCtx) -> Markup {
-    unavailable_page(
-        &s.ctx.chrome(),
-        "Set up 2FA",
-        "Two-factor authentication with an authenticator app will be set up here.",
-    )
-}
-
 pub async fn deletion_request(s: SignedInCtx) -> Markup {
     unavailable_page(
         &s.ctx.chrome(),

@@ -9,7 +9,9 @@ use super::SavedQuery;
 use super::context::SignedInCtx;
 use super::form::Form;
 use crate::accounts::profile::ProfileForm;
+use crate::accounts::sessions::SessionSummary;
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
+use crate::domain::TwoFactorStatus;
 use crate::error::AppError;
 use crate::views::profile::{ProfileView, details_fragment, edit_fragment, profile_page};
 
@@ -18,10 +20,13 @@ pub async fn show(
     s: SignedInCtx,
     Query(q): Query<SavedQuery>,
 ) -> Result<Markup, AppError> {
+    let extras = Extras::of(&accounts, &s)?;
     let view = ProfileView {
         user: &s.viewer.user,
         can_edit: accounts.may_edit_own_profile(&s.viewer)?,
         saved: q.saved(),
+        two_factor: extras.two_factor,
+        sessions: &extras.sessions,
     };
     Ok(profile_page(
         &s.ctx.chrome(),
@@ -42,6 +47,8 @@ pub async fn details(
         user: &s.viewer.user,
         can_edit: accounts.may_edit_own_profile(&s.viewer)?,
         saved: false,
+        two_factor: None,
+        sessions: &[],
     };
     Ok(details_fragment(&view).into_response())
 }
@@ -49,11 +56,12 @@ pub async fn details(
 /// The Edit form: a fragment for htmx, the whole page without JavaScript.
 pub async fn edit(State(accounts): State<Accounts>, s: SignedInCtx) -> Result<Markup, AppError> {
     accounts.require_own_profile_editing(&s.viewer)?;
-    Ok(edit_view(
+    edit_view(
+        &accounts,
         &s,
         &ProfileForm::from_user(&s.viewer.user),
         &FieldErrors::default(),
-    ))
+    )
 }
 
 pub async fn save(
@@ -67,28 +75,53 @@ pub async fn save(
                 user: &user,
                 can_edit: true,
                 saved: true,
+                two_factor: None,
+                sessions: &[],
             };
             Ok(details_fragment(&view).into_response())
         }
         Ok(_) => Ok(Redirect::to("/profile?saved=1").into_response()),
         Err(AccountsError::Invalid(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            edit_view(&s, &form, &errors),
+            edit_view(&accounts, &s, &form, &errors)?,
         )
             .into_response()),
         Err(other) => Err(other.into()),
     }
 }
 
-fn edit_view(s: &SignedInCtx, form: &ProfileForm, errors: &FieldErrors) -> Markup {
+fn edit_view(
+    accounts: &Accounts,
+    s: &SignedInCtx,
+    form: &ProfileForm,
+    errors: &FieldErrors,
+) -> Result<Markup, AppError> {
     let fragment = edit_fragment(&s.ctx.csrf, form, errors);
     if s.ctx.htmx {
-        return fragment;
+        return Ok(fragment);
     }
+    let extras = Extras::of(accounts, s)?;
     let view = ProfileView {
         user: &s.viewer.user,
         can_edit: true,
         saved: false,
+        two_factor: extras.two_factor,
+        sessions: &extras.sessions,
     };
-    profile_page(&s.ctx.chrome(), &view, fragment)
+    Ok(profile_page(&s.ctx.chrome(), &view, fragment))
+}
+
+/// What the whole page shows beyond the details: 2FA and sessions.
+struct Extras {
+    two_factor: Option<TwoFactorStatus>,
+    sessions: Vec<SessionSummary>,
+}
+
+impl Extras {
+    fn of(accounts: &Accounts, s: &SignedInCtx) -> Result<Self, AppError> {
+        Ok(Self {
+            two_factor: accounts.two_factor().status(s.viewer.user.id)?,
+            sessions: accounts.sessions.of_viewer(&s.viewer)?,
+        })
+    }
 }

@@ -17,9 +17,13 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let Some(ctx) = ctx else { return response };
     if response.extensions().get::<SignInRedirect>().is_some() && ctx.htmx {
+        let target = response
+            .headers()
+            .get(header::LOCATION)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static("/signin"));
         let mut hx = StatusCode::NO_CONTENT.into_response();
-        hx.headers_mut()
-            .insert("HX-Redirect", HeaderValue::from_static("/signin"));
+        hx.headers_mut().insert("HX-Redirect", target);
         return hx;
     }
     let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {

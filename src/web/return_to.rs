@@ -11,19 +11,27 @@ pub fn safe(raw: &str) -> Option<&str> {
         && !raw.starts_with("/\\")
         && raw.len() <= MAX_LEN
         && !raw.chars().any(|c| c.is_control() || c == '\\');
-    let pointless = raw == "/signin" || raw.starts_with("/signin?") || raw.starts_with("/signout");
+    let pointless = raw == "/signin"
+        || raw.starts_with("/signin?")
+        || raw.starts_with("/signin/")
+        || raw.starts_with("/signout");
     (local && !pointless).then_some(raw)
+}
+
+/// `page` with `?next=…` when `next` is a safe place to return to.
+pub fn with_next(page: &str, next: Option<&str>) -> String {
+    match next.and_then(safe) {
+        Some(next) => format!(
+            "{page}?{}",
+            serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+        ),
+        None => page.to_owned(),
+    }
 }
 
 /// The sign-in URL that returns to `next`.
 pub fn sign_in_url(next: Option<&str>) -> String {
-    match next.and_then(safe) {
-        Some(next) => format!(
-            "/signin?{}",
-            serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
-        ),
-        None => "/signin".to_owned(),
-    }
+    with_next("/signin", next)
 }
 
 #[cfg(test)]
@@ -46,6 +54,7 @@ mod tests {
             "/\u{0}",
             "/signin",
             "/signout",
+            "/signin/2fa",
             "javascript:alert(1)",
         ] {
             assert_eq!(safe(bad), None, "{bad:?}");

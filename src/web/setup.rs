@@ -11,6 +11,7 @@ use super::form::Form;
 use super::sign_in::begin_session;
 use crate::accounts::users::NewUserForm;
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
+use crate::domain::SessionStage;
 use crate::error::AppError;
 use crate::views::setup::setup_page;
 
@@ -56,9 +57,18 @@ pub async fn submit(
         .await
     {
         Ok(user) => {
-            let token = accounts.sessions.create(user.id).await?;
+            // The first administrator is a local user like any other.
+            let (stage, to) = if accounts.two_factor_set_up_required(&user)? {
+                (SessionStage::TwoFactorSetUpRequired, "/profile/2fa")
+            } else {
+                (SessionStage::SignedIn, "/profile")
+            };
+            let token = accounts
+                .sessions
+                .create(user.id, stage, &ctx.origin())
+                .await?;
             begin_session(&accounts, &ctx, &cookie_jar, &token).await?;
-            Ok(Redirect::to("/profile").into_response())
+            Ok(Redirect::to(to).into_response())
         }
         Err(AccountsError::Invalid(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,

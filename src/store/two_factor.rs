@@ -1,0 +1,90 @@
+//! Users' two-factor records, one per user with 2FA on.
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::codec::Record;
+use super::{Store, StoreError, tables};
+use crate::domain::{TwoFactor, UserId};
+
+impl Record for TwoFactor {
+    const TABLE: &'static str = "two_factor";
+    const VERSION: u8 = 1;
+}
+
+impl Store {
+    /// The user's 2FA record, if 2FA is on.
+    pub fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
+        self.read(|tx| TwoFactor::from_found(tx.open_table(tables::TWO_FACTOR)?.get(user)?))
+    }
+
+    /// Rewrites every record with `reseal` (which returns `None` to leave a
+    /// record as it is), in one transaction; returns how many changed. Used
+    /// at start-up to encrypt secrets stored before a key was configured.
+    pub fn reseal_two_factor_secrets(
+        &self,
+        reseal: impl Fn(UserId, &TwoFactor) -> Option<TwoFactor>,
+    ) -> Result<usize, StoreError> {
+        let pending: Vec<(UserId, TwoFactor)> = self.read(|tx| {
+            let table = tx.open_table(tables::TWO_FACTOR)?;
+            let mut out = Vec::new();
+            for entry in table.iter()? {
+                let (user, bytes) = entry?;
+                let record = TwoFactor::from_bytes(bytes.value())?;
+                if let Some(new) = reseal(user.value(), &record) {
+                    out.push((user.value(), new));
+                }
+            }
+            Ok(out)
+        })?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            for (user, record) in &pending {
+                put(tx, *user, record)?;
+            }
+            Ok(pending.len())
+        })
+    }
+
+    /// How many users' secrets are stored encrypted and how many plain.
+    pub fn two_factor_secret_counts(&self) -> Result<(usize, usize), StoreError> {
+        self.read(|tx| {
+            let table = tx.open_table(tables::TWO_FACTOR)?;
+            let (mut encrypted, mut plain) = (0, 0);
+            for entry in table.iter()? {
+                if TwoFactor::from_bytes(entry?.1.value())?
+                    .secret
+                    .is_encrypted()
+                {
+                    encrypted += 1;
+                } else {
+                    plain += 1;
+                }
+            }
+            Ok((encrypted, plain))
+        })
+    }
+}
+
+pub(super) fn read_for_update(
+    tx: &WriteTransaction,
+    user: UserId,
+) -> Result<Option<TwoFactor>, StoreError> {
+    TwoFactor::from_found(tx.open_table(tables::TWO_FACTOR)?.get(user)?)
+}
+
+pub(super) fn put(
+    tx: &WriteTransaction,
+    user: UserId,
+    record: &TwoFactor,
+) -> Result<(), StoreError> {
+    tx.open_table(tables::TWO_FACTOR)?
+        .insert(user, record.to_bytes().as_slice())?;
+    Ok(())
+}
+
+/// Deletes the record; returns whether there was one.
+pub(super) fn remove(tx: &WriteTransaction, user: UserId) -> Result<bool, StoreError> {
+    Ok(tx.open_table(tables::TWO_FACTOR)?.remove(user)?.is_some())
+}

@@ -1,0 +1,57 @@
+//! "Confirm it's you": the password or a 2FA code before a sensitive action.
+
+use maud::{Markup, html};
+
+use super::components::{Field, Tone, csrf_field, notice};
+use super::layout::card;
+use super::{Chrome, page};
+use crate::accounts::FieldErrors;
+
+pub struct ReauthenticationView<'a> {
+    /// Offer the code field (the user has 2FA on).
+    pub code: bool,
+    /// Minutes before the user is asked again.
+    pub window_minutes: u64,
+    pub next: Option<&'a str>,
+    pub message: Option<(Tone, &'a str)>,
+}
+
+pub fn reauthentication_page(
+    chrome: &Chrome<'_>,
+    view: &ReauthenticationView<'_>,
+    errors: &FieldErrors,
+) -> Markup {
+    let minutes = view.window_minutes;
+    page(
+        chrome,
+        "Confirm it's you",
+        html! {
+            div.narrow {
+                (card("Confirm it's you", html! {}, html! {
+                    div aria-live="polite" {
+                        @if let Some((tone, text)) = view.message { (notice(tone, text)) }
+                    }
+                    p {
+                        "You're about to change something that protects your account. "
+                        @if view.code { "Enter your password, or a code from your authenticator app. " }
+                        @else { "Enter your password. " }
+                        "You won't be asked again for " (minutes) (if minutes == 1 { " minute" } else { " minutes" }) "."
+                    }
+                    form method="post" action="/reauthenticate" novalidate {
+                        (csrf_field(chrome.csrf))
+                        @if let Some(next) = view.next { input type="hidden" name="next" value=(next); }
+                        (Field::new("password", "Password", "").kind("password").autocomplete("current-password").optional().render(errors))
+                        @if view.code {
+                            (Field::new("code", "Or a 6-digit code from your app", "")
+                                .autocomplete("one-time-code").inputmode("numeric").optional().render(errors))
+                        }
+                        div.form-actions {
+                            button.button.primary type="submit" { "Confirm" }
+                            a.button href="/profile" { "Cancel" }
+                        }
+                    }
+                }))
+            }
+        },
+    )
+}

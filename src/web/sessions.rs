@@ -1,0 +1,35 @@
+//! The Profile's *Your sessions* card: signing other browsers out.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::context::SignedInCtx;
+use crate::accounts::Accounts;
+use crate::error::AppError;
+use crate::views::sessions::sessions_card;
+
+pub async fn sign_out_one(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    Path(reference): Path<String>,
+) -> Result<Response, AppError> {
+    let ended = accounts.sessions.end_one(&s.viewer, &reference).await?;
+    answer(&accounts, &s, usize::from(ended))
+}
+
+pub async fn sign_out_others(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+) -> Result<Response, AppError> {
+    let ended = accounts.sessions.end_others(&s.viewer).await?;
+    answer(&accounts, &s, ended)
+}
+
+/// The card again for htmx; back to the Profile's card without JavaScript.
+fn answer(accounts: &Accounts, s: &SignedInCtx, ended: usize) -> Result<Response, AppError> {
+    if s.ctx.htmx {
+        let sessions = accounts.sessions.of_viewer(&s.viewer)?;
+        return Ok(sessions_card(&s.ctx.csrf, &sessions, Some(ended)).into_response());
+    }
+    Ok(Redirect::to("/profile#sessions").into_response())
+}
