@@ -486,3 +486,58 @@ async fn a_server_without_its_admin_socket_gets_a_clear_error() {
     let listing = latchkey(&config, &["user", "list"], "");
     assert!(!String::from_utf8_lossy(&listing.stdout).contains("ada@example.com"));
 }
+
+#[tokio::test]
+async fn reset_2fa_turns_it_off_with_and_without_a_running_server() {
+    let scratch = Scratch::new();
+    let port = free_port();
+    let config = scratch.config("", port);
+    let base = format!("http://127.0.0.1:{port}");
+    let added = latchkey(&config, &ADD_ADA, &format!("{PASSWORD}\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let reset = ["user", "reset-2fa", "--email", "Ada@Example.com"];
+
+    // Through the running server.
+    let server = Server::start(&config);
+    server.wait_for("listening on");
+    let ada = Client::new(&base);
+    ada.sign_in("ada@example.com", PASSWORD).await;
+    crate::two_factor::set_up(&ada).await;
+    let through_server = latchkey(&config, &reset, "");
+    assert!(
+        through_server.status.success(),
+        "{}",
+        stderr(&through_server)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&through_server.stdout),
+        "turned off 2FA for 1 <ada@example.com> and signed them out everywhere\n"
+    );
+    assert_eq!(ada.get("/profile").await.status(), StatusCode::SEE_OTHER);
+    let again = ada.sign_in("ada@example.com", PASSWORD).await;
+    assert_eq!(location(&again), "/profile", "no code asked for");
+
+    // On the data file, with the server stopped.
+    crate::two_factor::set_up(&ada).await;
+    server.stop().await;
+    let direct = latchkey(&config, &reset, "");
+    assert_eq!(seen(&direct), seen(&through_server));
+    let already = latchkey(&config, &reset, "");
+    assert!(already.status.success());
+    assert!(String::from_utf8_lossy(&already.stdout).contains("already off"));
+    let nobody = latchkey(
+        &config,
+        &["user", "reset-2fa", "--email", "nobody@example.com"],
+        "",
+    );
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(stderr(&nobody).contains("no user has the email address nobody@example.com"));
+
+    let server = Server::start(&config);
+    server.wait_for("listening on");
+    let signed_in = Client::new(&base)
+        .sign_in("ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(location(&signed_in), "/profile");
+    server.stop().await;
+}

@@ -262,7 +262,6 @@ async fn the_placeholder_screens_say_they_are_not_available_yet() {
     let app = TestApp::spawn().await;
     let browser = app.signed_in("emma@example.com", false).await;
     for path in [
-        "/profile/2fa",
         "/profile/delete",
         "/password/forgot?email=emma%40example.com",
     ] {

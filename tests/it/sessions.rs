@@ -209,3 +209,115 @@ async fn session_tokens_are_stored_only_as_hashes() {
     assert!(!contains(raw.bytes()), "nor its raw bytes");
     assert!(contains(&raw.hash().0), "its hash is the key");
 }
+
+/// The Profile's *Your sessions* card, from two browsers.
+#[tokio::test]
+async fn a_user_sees_their_sessions_and_signs_another_out() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", false).await;
+    let firefox = Client::with_headers(
+        &app.base,
+        user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+    );
+    let phone = Client::with_headers(
+        &app.base,
+        user_agent(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        ),
+    );
+    firefox.sign_in("emma@example.com", PASSWORD).await;
+    let phone_cookie = session_cookie(&phone.sign_in("emma@example.com", PASSWORD).await).unwrap();
+    let phone_token = cookie_value(&phone_cookie);
+
+    let html = firefox.get_text("/profile").await;
+    assert!(html.contains("Your sessions"));
+    assert!(
+        html.contains("Firefox 128 on Linux") && html.contains("Safari 17 on iOS"),
+        "{html}"
+    );
+    assert!(html.contains("This session"));
+    assert!(html.contains("127.0.0.1"));
+    assert!(!html.contains(&phone_token), "no token on the page");
+    // Firefox's own row has no Sign out button; the phone's has.
+    let action = html
+        .split(r#"action="/profile/sessions/"#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|rest| format!("/profile/sessions/{rest}"))
+        .expect("a sign-out form for the other session");
+    assert_eq!(html.matches("/signout\" data-hx-post").count(), 1);
+
+    // The phone sees both as well, and its own marked.
+    let phone_html = phone.get_text("/profile").await;
+    assert!(phone_html.contains("Safari 17 on iOS") && phone_html.contains("Firefox 128 on Linux"));
+
+    let ended = firefox.htmx_post(&action, &csrf_of(&html), &[]).await;
+    assert_eq!(ended.status(), StatusCode::OK);
+    let fragment = ended.text().await.unwrap();
+    assert!(
+        fragment.starts_with("<section") && fragment.contains(r#"id="sessions""#),
+        "the card alone: {fragment}"
+    );
+    assert!(fragment.contains("Signed out one session."));
+    assert!(!fragment.contains("Safari 17 on iOS"));
+    // The phone's cookie is refused now.
+    assert_eq!(
+        replay(&app, &phone_token).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(phone.get("/profile").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(firefox.get("/profile").await.status(), StatusCode::OK);
+    // A reference that names no session of hers changes nothing.
+    let none = firefox.htmx_post(&action, &csrf_of(&html), &[]).await;
+    assert!(none.text().await.unwrap().contains("no other session"));
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_else_keeps_only_this_browser() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", false).await;
+    let here = app.client();
+    here.sign_in("emma@example.com", PASSWORD).await;
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        let other = app.client();
+        other.sign_in("emma@example.com", PASSWORD).await;
+        others.push(other);
+    }
+    let bob = app.signed_in("bob@example.com", false).await;
+    let html = here.get_text("/profile").await;
+    assert!(html.contains("Sign out everywhere else"));
+    let done = here
+        .post_raw(
+            "/profile/sessions/signout-others",
+            &[("csrf", &csrf_of(&html))],
+        )
+        .await;
+    assert_eq!(location(&done), "/profile#sessions");
+    for other in &others {
+        assert_eq!(other.get("/profile").await.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(here.get("/profile").await.status(), StatusCode::OK);
+    assert_eq!(
+        bob.get("/profile").await.status(),
+        StatusCode::OK,
+        "other users untouched"
+    );
+    let after = here.get_text("/profile").await;
+    assert!(!after.contains("Sign out everywhere else"));
+    let ended = app
+        .accounts
+        .store
+        .recent_events(20)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == latchkey::domain::AuditAction::SessionEnded)
+        .count();
+    assert_eq!(ended, 1);
+}
+
+fn user_agent(value: &str) -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("User-Agent", value.parse().unwrap());
+    headers
+}
