@@ -104,7 +104,7 @@ pub fn recovery_codes_page(
                     }
                 }
                 p { "If you lose your phone, each of these codes signs you in once instead of a code from your app. Keep them somewhere safe, such as a password manager: " strong { "they won't be shown again." } }
-                ol #recovery-codes .recovery-codes {
+                ul #recovery-codes .recovery-codes {
                     @for code in &shown { li { code { (code) } } }
                 }
                 div.form-actions {

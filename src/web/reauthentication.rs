@@ -119,3 +119,27 @@ fn page(
     };
     Ok(reauthentication_page(&s.ctx.chrome(), &view, errors))
 }
+
+/// For a sensitive page (turning 2FA off, recovery codes, an email change):
+/// sends the browser to confirm its password first, then back to `page`,
+/// unless it did so recently.
+pub(super) fn require_recent(
+    accounts: &Accounts,
+    s: &SignedInCtx,
+    page: &str,
+) -> Result<(), AppError> {
+    accounts
+        .reauthentication()
+        .require_recent(&s.viewer)
+        .map_err(|e| returning_to(e, page))
+}
+
+/// A use case's refusal, where "re-authenticate first" returns to `page`.
+pub(super) fn returning_to(e: AccountsError, page: &str) -> AppError {
+    match e {
+        AccountsError::ReauthenticationRequired => AppError::ReauthenticationRequired {
+            next: Some(page.to_owned()),
+        },
+        other => other.into(),
+    }
+}

@@ -13,6 +13,7 @@ use tower_cookies::Cookies;
 
 use super::context::{SetUpCtx, SignedInCtx};
 use super::form::Form;
+use super::reauthentication::{require_recent, returning_to};
 use super::return_to;
 use super::sign_in::{CodeForm, NextQuery, set_renewed_session};
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
@@ -104,7 +105,7 @@ pub async fn disable_form(
     if accounts.two_factor().status(s.viewer.user.id)?.is_none() {
         return Ok(Redirect::to("/profile").into_response());
     }
-    recent(&accounts, &s, DISABLE)?;
+    require_recent(&accounts, &s, DISABLE)?;
     let required = accounts.two_factor_set_up_required(&s.viewer.user)?;
     Ok(disable_page(&s.ctx.chrome(), required).into_response())
 }
@@ -131,7 +132,7 @@ pub async fn renew_recovery_codes_form(
     let Some(status) = accounts.two_factor().status(s.viewer.user.id)? else {
         return Ok(Redirect::to("/profile").into_response());
     };
-    recent(&accounts, &s, RECOVERY_CODES)?;
+    require_recent(&accounts, &s, RECOVERY_CODES)?;
     Ok(renew_recovery_codes_page(&s.ctx.chrome(), &status).into_response())
 }
 
@@ -164,7 +165,7 @@ pub async fn admin_disable_form(
 ) -> Result<Response, AppError> {
     let id = user_id(&id)?;
     let (user, status) = accounts.two_factor().user_for_disabling(&s.viewer, id)?;
-    recent(&accounts, &s, &admin_disable_path(id))?;
+    require_recent(&accounts, &s, &admin_disable_path(id))?;
     Ok(
         admin_disable_page(&s.ctx.chrome(), &user, status.as_ref(), q.done.is_some())
             .into_response(),
@@ -191,22 +192,4 @@ fn admin_disable_path(id: UserId) -> String {
 /// A user id from the path; anything else names no user.
 fn user_id(text: &str) -> Result<UserId, AppError> {
     text.parse().map_err(|_| AppError::NotFound)
-}
-
-/// Sends the browser to confirm its password first, unless it did so recently.
-fn recent(accounts: &Accounts, s: &SignedInCtx, page: &str) -> Result<(), AppError> {
-    accounts
-        .reauthentication()
-        .require_recent(&s.viewer)
-        .map_err(|e| returning_to(e, page))
-}
-
-/// A use case's refusal, where "re-authenticate first" returns to `page`.
-fn returning_to(e: AccountsError, page: &str) -> AppError {
-    match e {
-        AccountsError::ReauthenticationRequired => AppError::ReauthenticationRequired {
-            next: Some(page.to_owned()),
-        },
-        other => other.into(),
-    }
 }

@@ -1,6 +1,7 @@
 //! End to end in headless Chromium (Debian's `chromium` and `chromium-driver`):
-//! sign in, edit the phone number in place, and see it survive a reload.
-//! Screenshots of each page go to `target/screenshots/`.
+//! sign in, edit the phone number in place, and see it survive a reload; set
+//! 2FA up and sign in again with a code. Screenshots of each page go to
+//! `target/screenshots/`.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 use crate::support::{PASSWORD, TestApp, free_port};
+use crate::two_factor::Phone;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -241,5 +243,103 @@ async fn on_a_phone_the_menu_folds_behind_a_button() {
         "opened by the menu button"
     );
     driver.screenshot("profile-phone-menu").await;
+    driver.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_2fa_then_sign_in_again_with_a_code() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", false).await;
+    let driver = Driver::start(1280, 900).await;
+    let c = &driver.client;
+    driver.sign_in(&app, "emma@example.com").await;
+
+    // The 2FA switch (brought to life by app.js) opens set-up.
+    driver.click("label[for=two-factor]").await;
+    let key = driver.wait_for("#totp-key").await.text().await.unwrap();
+    driver.wait_for("svg.qr-code").await;
+    driver.screenshot("two-factor-setup").await;
+    let mut phone = Phone::from_key(&key);
+    type_into(&driver, "#field-code", &phone.next_code()).await;
+    driver.click("#two-factor-setup button[type=submit]").await;
+
+    driver.wait_for("#recovery-codes").await;
+    let codes = c
+        .find_all(Locator::Css("#recovery-codes li"))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    driver.click("[data-copy]").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        let text = driver.wait_for("#copy-status").await.text().await.unwrap();
+        if !text.is_empty() || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        status.contains("Copied") || status.contains("copy them yourself"),
+        "{status}"
+    );
+    driver.screenshot("two-factor-recovery-codes").await;
+    driver.click("a.button.primary").await;
+    driver.wait_for(".initials-circle").await;
+    let description = driver
+        .wait_for("#two-factor-description")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        description.contains("10 recovery codes left"),
+        "{description}"
+    );
+    c.execute(
+        "document.getElementById('sessions').scrollIntoView(); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    driver.screenshot("profile-sessions").await;
+    // Turning 2FA off asks who is there first.
+    c.goto(&app.url("/profile/2fa/disable")).await.unwrap();
+    driver.wait_for("#field-password").await;
+    driver.screenshot("reauthenticate").await;
+    c.goto(&app.url("/profile")).await.unwrap();
+    driver.wait_for(".initials-circle").await;
+
+    // Log out, then sign in again: the password, then a code.
+    driver.click("form[action='/signout'] button").await;
+    driver.wait_for("#field-email").await;
+    type_into(&driver, "#field-email", "emma@example.com").await;
+    type_into(&driver, "#field-password", PASSWORD).await;
+    driver.click("button[type=submit]").await;
+    driver.wait_for("#field-code").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/signin/2fa")
+    );
+    type_into(&driver, "#field-code", "000000").await;
+    driver
+        .click("form[action='/signin/2fa'] button[type=submit]")
+        .await;
+    driver.wait_for("#field-code-error").await;
+    driver.screenshot("signin-second-step").await;
+    type_into(&driver, "#field-code", &phone.next_code()).await;
+    driver
+        .click("form[action='/signin/2fa'] button[type=submit]")
+        .await;
+    driver.wait_for(".initials-circle").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/profile")
+    );
     driver.stop().await;
 }

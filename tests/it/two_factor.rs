@@ -27,8 +27,13 @@ impl Phone {
         let key = between(html, r#"id="totp-key""#, "</code>")
             .split_once('>')
             .expect("key element")
-            .1
-            .replace(' ', "");
+            .1;
+        Self::from_key(key)
+    }
+
+    /// Takes the key as a person would type it into an app.
+    pub fn from_key(grouped: &str) -> Self {
+        let key = grouped.replace(' ', "");
         let secret = Secret::try_from_base32(&key)
             .expect("base32 key")
             .as_bytes()
@@ -77,7 +82,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 
 /// The recovery codes a page shows.
 pub fn recovery_codes(html: &str) -> Vec<String> {
-    between(html, r#"id="recovery-codes""#, "</ol>")
+    between(html, r#"id="recovery-codes""#, "</ul>")
         .split("<code>")
         .skip(1)
         .map(|rest| rest.split('<').next().unwrap().to_owned())
