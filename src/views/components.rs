@@ -19,6 +19,8 @@ pub struct Field<'a> {
     pub hint: Option<&'a str>,
     /// The on-screen keyboard to offer (`numeric` for 6-digit codes).
     pub inputmode: Option<&'static str>,
+    /// Say "(optional)" beside the label of a field that isn't required.
+    pub mark_optional: bool,
 }
 
 impl<'a> Field<'a> {
@@ -33,7 +35,16 @@ impl<'a> Field<'a> {
             readonly: false,
             hint: None,
             inputmode: None,
+            mark_optional: true,
         }
+    }
+
+    /// One of several fields of which any one will do: not required, and
+    /// not called optional either (the hint says what to fill in).
+    pub fn one_of(mut self) -> Self {
+        self.required = false;
+        self.mark_optional = false;
+        self
     }
 
     pub fn inputmode(mut self, inputmode: &'static str) -> Self {
@@ -83,7 +94,7 @@ impl<'a> Field<'a> {
             div.field.has-error[error.is_some()] {
                 label for=(id) {
                     (self.label)
-                    @if !self.required { span.optional { " (optional)" } }
+                    @if !self.required && self.mark_optional { span.optional { " (optional)" } }
                 }
                 input #(id) type=(self.kind) name=(self.name) value=(self.value)
                     autocomplete=(self.autocomplete) inputmode=[self.inputmode]

@@ -40,10 +40,13 @@ pub fn reauthentication_page(
                     form method="post" action="/reauthenticate" novalidate {
                         (csrf_field(chrome.csrf))
                         @if let Some(next) = view.next { input type="hidden" name="next" value=(next); }
-                        (Field::new("password", "Password", "").kind("password").autocomplete("current-password").optional().render(errors))
                         @if view.code {
-                            (Field::new("code", "Or a 6-digit code from your app", "")
-                                .autocomplete("one-time-code").inputmode("numeric").optional().render(errors))
+                            (Field::new("password", "Password", "").kind("password").autocomplete("current-password")
+                                .one_of().hint("Or leave this empty and enter a code below.").render(errors))
+                            (Field::new("code", "6-digit code from your app", "")
+                                .autocomplete("one-time-code").inputmode("numeric").one_of().render(errors))
+                        } @else {
+                            (Field::new("password", "Password", "").kind("password").autocomplete("current-password").render(errors))
                         }
                         div.form-actions {
                             button.button.primary type="submit" { "Confirm" }

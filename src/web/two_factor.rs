@@ -180,7 +180,9 @@ pub async fn admin_disable(
     let id = user_id(&id)?;
     let path = admin_disable_path(id);
     match accounts.two_factor().disable_for(&s.viewer, id).await {
-        Ok(_) => Ok(Redirect::to(&format!("{path}?done=1")).into_response()),
+        Ok((_, true)) => Ok(Redirect::to(&format!("{path}?done=1")).into_response()),
+        // Already off (another administrator, the command line): the page says so.
+        Ok((_, false)) => Ok(Redirect::to(&path).into_response()),
         Err(e) => Err(returning_to(e, &path)),
     }
 }
