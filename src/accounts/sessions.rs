@@ -12,12 +12,11 @@
 
 use std::net::IpAddr;
 
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::config::SessionConfig;
 use crate::domain::time::{self, Timestamp};
-use sha2::{Digest, Sha256};
-
 use crate::domain::{
     AuditAction, NewEvent, PermissionSet, Session, SessionStage, Token, TokenHash, User, UserId,
     user_agent,

@@ -2,7 +2,11 @@
 //! the page must carry, whether htmx sent the request, and the client address.
 //!
 //! `load_context` runs before every handler, only reads the store, and puts a
-//! [`RequestContext`] in the request; extractors hand it to handlers.
+//! [`RequestContext`] in the request; extractors hand it to handlers. A
+//! session half way through signing in (password accepted, 2FA code or
+//! required set-up still to come) is kept apart from a signed-in viewer, so
+//! [`SignedInCtx`], which nearly every handler takes, never sees it; only
+//! the extractors of the pages that complete it do.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
