@@ -417,3 +417,43 @@ fn check_subject(admin: &SignedIn, subject: &User) -> Result<(), AccountsError> 
     }
     require_local(subject)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AccountSettings;
+
+    #[test]
+    fn secrets_stored_before_a_key_was_set_are_encrypted_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let secret = TotpSecret::generate();
+        let record = TwoFactor {
+            secret: SealedSecret::seal(secret.bytes(), None, &secret_owner(7)),
+            enabled_at: 1,
+            last_step: 2,
+            recovery_codes: vec![RecoveryCode::generate().hash()],
+            recovery_codes_issued_at: 1,
+        };
+        store
+            .transact::<_, StoreError>(|t| t.put_two_factor(7, &record))
+            .unwrap();
+        // No key: left as it is.
+        seal_stored_secrets(&store, None).unwrap();
+        assert_eq!(store.two_factor_secret_counts().unwrap(), (0, 1));
+
+        let key = EncryptionKey::parse(&"0123456789abcdef".repeat(4)).unwrap();
+        seal_stored_secrets(&store, Some(&key)).unwrap();
+        assert_eq!(store.two_factor_secret_counts().unwrap(), (1, 0));
+        let stored = store.two_factor(7).unwrap().unwrap();
+        assert_eq!(
+            stored.secret.open(Some(&key), &secret_owner(7)).unwrap(),
+            secret.bytes()
+        );
+        assert_eq!((stored.last_step, stored.recovery_codes.len()), (2, 1));
+        // Running again changes nothing.
+        let writes = store.write_count();
+        seal_stored_secrets(&store, Some(&key)).unwrap();
+        assert_eq!(store.write_count(), writes);
+    }
+}

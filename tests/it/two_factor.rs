@@ -324,6 +324,21 @@ async fn a_code_once_accepted_is_refused_if_presented_again() {
 }
 
 #[tokio::test]
+async fn two_sign_ins_racing_with_one_code_let_one_in() {
+    let app = TestApp::spawn().await;
+    let browser = app.signed_in("emma@example.com", false).await;
+    let (mut phone, _) = set_up(&browser).await;
+    let (first, second) = (app.client(), app.client());
+    password_step(&first, "emma@example.com").await;
+    password_step(&second, "emma@example.com").await;
+    let code = phone.next_code();
+    let (a, b) = tokio::join!(second_step(&first, &code), second_step(&second, &code));
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::UNAUTHORIZED]);
+}
+
+#[tokio::test]
 async fn a_recovery_code_signs_in_once() {
     let app = TestApp::spawn().await;
     let browser = app.signed_in("emma@example.com", false).await;
