@@ -23,6 +23,8 @@ pub enum AppError {
     LinkInvalid,
     PayloadTooLarge,
     BadRequest(&'static str),
+    /// The request is fine but the state of things forbids it now.
+    Conflict(&'static str),
     Internal(String),
 }
 
@@ -66,6 +68,7 @@ impl AppError {
                 (StatusCode::PAYLOAD_TOO_LARGE, "Request too large", "That request is too large.".into())
             }
             AppError::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad request", (*why).into()),
+            AppError::Conflict(why) => (StatusCode::CONFLICT, "Not possible now", (*why).into()),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
@@ -107,6 +110,9 @@ impl From<AccountsError> for AppError {
             AccountsError::Forbidden(why) => AppError::Forbidden(why),
             AccountsError::LinkInvalid => AppError::LinkInvalid,
             AccountsError::NotFound(_) => AppError::NotFound,
+            AccountsError::EmailTaken => AppError::Conflict(
+                "That email address is now used by another account, so it can't become yours. Ask for the change again with another address.",
+            ),
             AccountsError::Invalid(_) => AppError::BadRequest("The form has errors."),
             AccountsError::BadCredentials => AppError::BadRequest("Incorrect email or password."),
             AccountsError::Throttled { .. } => AppError::BadRequest("Too many attempts."),

@@ -134,7 +134,7 @@ impl Accounts {
 /// The unit an address limit applies to: one IPv4 address, or one IPv6 /64
 /// (the block a single subscriber usually holds, so rotating through it
 /// doesn't reset the count).
-fn address_group(client: IpAddr) -> String {
+pub(super) fn address_group(client: IpAddr) -> String {
     match client {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

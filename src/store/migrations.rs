@@ -66,6 +66,7 @@ fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(tables::OUTBOX)?;
     tx.open_table(tables::OUTBOX_DUE)?;
     tx.open_table(tables::SIGN_IN_THROTTLE)?;
+    tx.open_table(tables::REQUEST_THROTTLE)?;
     tx.open_table(tables::SECRETS)?;
     Ok(())
 }
@@ -120,6 +121,7 @@ fn migrate_1_to_2(tx: &WriteTransaction) -> Result<(), StoreError> {
             roles: v1.roles,
             created_at: v1.created_at,
             last_sign_in_at: v1.last_sign_in_at,
+            deletion_requested_at: None,
         };
         table.insert(id, user.to_bytes().as_slice())?;
     }
