@@ -515,7 +515,7 @@ impl Config {
             reason,
         };
         let mut config = validate(path, raw, &fail)?;
-        config.warnings = warnings;
+        config.warnings.extend(warnings);
         Ok(config)
     }
 }
@@ -1045,6 +1045,175 @@ mod tests {
         assert_eq!(load(two, &[]).unwrap().server.forwarded_hops, Some(2));
         let err = load("[server]\ntrusted_proxy_hops = 0\n", &[]).unwrap_err();
         assert_eq!(err.key, "server.trusted_proxy_hops");
+    }
+
+    #[test]
+    fn mail_defaults_to_eml_files_in_the_data_folder() {
+        let config = load("[storage]\ndata_dir = \"/srv/latchkey\"\n", &[]).unwrap();
+        assert_eq!(
+            config.mail.transport,
+            MailTransport::File {
+                dir: PathBuf::from("/srv/latchkey/outbox")
+            }
+        );
+        assert_eq!(
+            config.password_reset.link_lifetime,
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            config.invitation_link_lifetime,
+            Duration::from_secs(7 * 86_400)
+        );
+        let shipped = load(include_str!("../config.toml"), &[]).unwrap();
+        assert_eq!(
+            shipped.mail.transport,
+            MailTransport::File {
+                dir: PathBuf::from("./data/outbox")
+            }
+        );
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_at_start() {
+        let smtp = |extra: &str| {
+            load(
+                &format!(
+                    "[mail]\ntransport = \"smtp\"\nfrom = \"Accounts <a@example.com>\"\n[mail.smtp]\nhost = \"mx.example.com\"\n{extra}"
+                ),
+                &[],
+            )
+        };
+        let config = smtp("").unwrap();
+        let MailTransport::Smtp(settings) = &config.mail.transport else {
+            panic!("smtp");
+        };
+        assert_eq!(
+            (settings.port, settings.security),
+            (587, SmtpSecurity::StartTls)
+        );
+        assert_eq!(config.mail.from.name, "Accounts");
+        assert_eq!(config.mail.from.domain(), "example.com");
+        let MailTransport::Smtp(tls) = smtp("security = \"tls\"\n").unwrap().mail.transport else {
+            panic!("smtp");
+        };
+        assert_eq!(tls.port, 465);
+        for (extra, key) in [
+            ("security = \"ssl\"\n", "mail.smtp.security"),
+            ("port = 70000\n", "mail.smtp.port"),
+            ("user = \"me\"\n", "mail.smtp.password"),
+            ("password = \"pw\"\n", "mail.smtp.user"),
+            (
+                "user = \"me\"\npassword = \"pw\"\npassword_file = \"/run/x\"\n",
+                "mail.smtp.password_file",
+            ),
+            (
+                "user = \"me\"\npassword_file = \"/nonexistent/secret\"\n",
+                "mail.smtp.password_file",
+            ),
+            ("timeout = \"soon\"\n", "mail.smtp.timeout"),
+        ] {
+            assert_eq!(smtp(extra).unwrap_err().key, key, "{extra}");
+        }
+        let err = load(
+            "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"mx.example.com\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "mail.from", "SMTP needs a real sender");
+        let err = load(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "mail.smtp.host");
+        assert_eq!(
+            load("[mail]\ntransport = \"pigeon\"\n", &[])
+                .unwrap_err()
+                .key,
+            "mail.transport"
+        );
+        assert_eq!(
+            load("[mail]\nfrom = \"not an address\"\n", &[])
+                .unwrap_err()
+                .key,
+            "mail.from"
+        );
+        let err = load("[mail]\nfirst_retry = \"2h\"\n", &[]).unwrap_err();
+        assert_eq!(err.key, "mail.max_retry");
+        let err = load("[mail.smtp]\nhots = \"x\"\n", &[]).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.reason.as_str()),
+            ("mail.smtp.hots", "unknown key")
+        );
+    }
+
+    #[test]
+    fn the_smtp_password_comes_from_a_file_and_is_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "correct horse\n").unwrap();
+        let text = format!(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n[mail.smtp]\nhost = \"mx.example.com\"\nuser = \"me\"\npassword_file = \"{}\"\n",
+            file.display()
+        );
+        let config = load(&text, &[]).unwrap();
+        let MailTransport::Smtp(smtp) = &config.mail.transport else {
+            panic!("smtp");
+        };
+        let credentials = smtp.credentials.as_ref().unwrap();
+        assert_eq!(credentials.password.expose(), "correct horse");
+        assert!(!format!("{config:?}").contains("correct horse"));
+        let config = load(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n[mail.smtp]\nhost = \"mx.example.com\"\nuser = \"me\"\n",
+            &[("LATCHKEY_MAIL__SMTP__PASSWORD", "from the environment")],
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("from the environment"));
+        // Plain SMTP with a password is allowed, with a warning.
+        let config = load(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n[mail.smtp]\nhost = \"relay\"\nsecurity = \"none\"\nuser = \"me\"\npassword = \"pw\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(config.warnings[0].contains("unencrypted"));
+    }
+
+    #[test]
+    fn the_retry_schedule_doubles_up_to_its_cap() {
+        let schedule = RetrySchedule {
+            first: Duration::from_secs(30),
+            max: Duration::from_secs(3600),
+            max_attempts: 20,
+        };
+        let waits: Vec<u64> = (1..=9).map(|n| schedule.delay_after(n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(schedule.delay_after(500).as_secs(), 3600);
+        let total: u64 = (1..20).map(|n| schedule.delay_after(n).as_secs()).sum();
+        assert_eq!(
+            total / 3600,
+            13,
+            "the defaults keep trying for about 13 hours"
+        );
+    }
+
+    #[test]
+    fn mailboxes() {
+        let plain = Mailbox::parse("latchkey@localhost").unwrap();
+        assert_eq!(
+            (plain.name.as_str(), plain.address.as_str()),
+            ("", "latchkey@localhost")
+        );
+        let named = Mailbox::parse("\"Acme Accounts\" <accounts@acme.example>").unwrap();
+        assert_eq!(named.name, "Acme Accounts");
+        for bad in [
+            "",
+            "nobody",
+            "a@b@c",
+            "Name <a@example.com",
+            "a b@example.com",
+        ] {
+            assert!(Mailbox::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -54,3 +54,104 @@ pub fn take_invitation(t: &Txn<'_>, token: &str) -> Result<UserId, StoreError> {
         .user_id
         .ok_or(StoreError::LinkInvalid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mailbox;
+    use crate::domain::{AccountSettings, Email, PersonName, UserStatus};
+    use crate::store::{NewUser, Store};
+
+    fn invited(store: &Store, email: &str) -> User {
+        store
+            .insert_user(NewUser {
+                first_name: PersonName::parse("Ivy").unwrap(),
+                last_name: PersonName::parse("Invited").unwrap(),
+                email: Email::parse(email).unwrap(),
+                phone: None,
+                status: UserStatus::Invited,
+                password_hash: None,
+                roles: Vec::new(),
+                created_at: time::now(),
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_link_works_once_and_resending_voids_the_older_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let composer = Composer::new(
+            "https://accounts.example.com",
+            Mailbox::parse("a@example.com").unwrap(),
+        );
+        let inviter = invited(&store, "admin@example.com");
+        let ivy = invited(&store, "ivy@example.com");
+        let week = Duration::from_secs(7 * 86_400);
+        let issue = || {
+            store
+                .transact(|t| issue_invitation(t, &composer, &ivy, &inviter, week))
+                .unwrap()
+        };
+        let first = issue();
+        let second = issue();
+        let token_of = |link: &str| link.split("token=").nth(1).unwrap().to_owned();
+        assert!(second.starts_with("https://accounts.example.com/invitation?token="));
+
+        let outbox = store.outbox(10).unwrap();
+        assert_eq!(outbox.len(), 2);
+        assert_eq!(outbox[0].message.to, "ivy@example.com");
+        assert_eq!(
+            outbox[0].message.subject,
+            "Latchkey: Ivy Invited invited you"
+        );
+        assert!(outbox[0].message.text.contains(&second));
+        assert!(outbox[0].message.text.contains("for 7 days"));
+
+        let take = |token: &str| store.transact(|t| take_invitation(t, token));
+        assert!(
+            matches!(take(&token_of(&first)), Err(StoreError::LinkInvalid)),
+            "replaced"
+        );
+        assert_eq!(take(&token_of(&second)).unwrap(), ivy.id);
+        assert!(
+            matches!(take(&token_of(&second)), Err(StoreError::LinkInvalid)),
+            "used"
+        );
+        assert!(matches!(take("garbage"), Err(StoreError::LinkInvalid)));
+
+        // An expired link is refused, and a password-reset link is no invitation.
+        let expired = store
+            .transact(|t| issue_invitation(t, &composer, &ivy, &inviter, Duration::ZERO))
+            .unwrap();
+        assert!(matches!(
+            take(&token_of(&expired)),
+            Err(StoreError::LinkInvalid)
+        ));
+        let token = Token::generate();
+        store
+            .transact::<_, StoreError>(|t| {
+                t.issue_token(
+                    token.hash(),
+                    &OneTimeToken {
+                        purpose: TokenPurpose::PasswordReset,
+                        user_id: Some(ivy.id),
+                        expires_at: time::now() + 3600,
+                        new_email: None,
+                    },
+                )
+            })
+            .unwrap();
+        assert!(matches!(
+            take(&token.as_text()),
+            Err(StoreError::LinkInvalid)
+        ));
+        assert!(
+            store
+                .valid_token(token.hash(), TokenPurpose::PasswordReset, time::now())
+                .unwrap()
+                .is_some(),
+            "a refused take leaves other links alone"
+        );
+    }
+}
