@@ -932,3 +932,96 @@ async fn smtp_authentication_uses_the_password_file() {
             .contains(&("latchkey".into(), "s3cret from a file".into()))
     );
 }
+
+/// Polls `/healthz` until the server answers (bounded).
+async fn wait_until_up(base: &str) {
+    let client = Client::new(base);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = client.http.get(format!("{base}/healthz")).send().await
+            && response.status() == StatusCode::OK
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{base} did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn ask_for_reset_at(base: &str, email: &str) {
+    let response = Client::new(base)
+        .submit("/password/forgot", "/password/forgot", &[("email", email)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+// Multi-threaded: the SMTP receiver must run while this thread waits for log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_mail_survives_kill_9_and_sent_mail_is_not_sent_again() {
+    use crate::cli::{Scratch, Server, latchkey};
+    let scratch = Scratch::new();
+    let (port, smtp_port) = (free_port(), free_port());
+    let config = scratch.config(
+        &format!(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"Latchkey <latchkey@example.com>\"\n\
+             first_retry = \"1s\"\nmax_retry = \"1s\"\n\
+             [mail.smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\ntimeout = \"5s\"\n"
+        ),
+        port,
+    );
+    for email in ["ada@example.com", "bob@example.com", "cy@example.com"] {
+        let added = latchkey(
+            &config,
+            &[
+                "user",
+                "add",
+                "--email",
+                email,
+                "--first-name",
+                "Ada",
+                "--last-name",
+                "Byron",
+            ],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(added.status.success(), "{}", crate::cli::stderr(&added));
+    }
+    let base = format!("http://127.0.0.1:{port}");
+
+    // The mail server is down: the messages wait in the outbox.
+    let server = Server::start(&config);
+    server.wait_for("the mail server can't be reached");
+    wait_until_up(&base).await;
+    ask_for_reset_at(&base, "ada@example.com").await;
+    ask_for_reset_at(&base, "bob@example.com").await;
+    server.wait_for("mail delivery failed; will retry");
+    server.signal("KILL");
+    drop(server);
+
+    // Back up, and restarted: each message arrives once.
+    let smtp = SmtpReceiver::start_on(smtp_port).await;
+    let server = Server::start(&config);
+    server.wait_for("is reachable");
+    let ada = smtp.wait_for("ada@example.com").await;
+    smtp.wait_for("bob@example.com").await;
+    assert_eq!(ada.subject(), "Latchkey: Reset your password");
+    wait_until_up(&base).await;
+    ask_for_reset_at(&base, "cy@example.com").await;
+    smtp.wait_for("cy@example.com").await;
+    assert_eq!(smtp.messages_to("ada@example.com").len(), 1);
+    assert_eq!(smtp.messages_to("bob@example.com").len(), 1);
+
+    // Killed again after delivering: nothing already accepted goes out again.
+    server.signal("KILL");
+    drop(server);
+    let _server = Server::start(&config);
+    wait_until_up(&base).await;
+    ask_for_reset_at(&base, "cy@example.com").await;
+    smtp.wait_for_nth("cy@example.com", 2).await;
+    assert_eq!(smtp.messages_to("ada@example.com").len(), 1);
+    assert_eq!(smtp.messages_to("bob@example.com").len(), 1);
+    assert_eq!(smtp.messages().len(), 4);
+    // The link mailed before the first kill still works.
+    let link = ada.link_to("/password/reset?token=");
+    assert_eq!(Client::new(&base).get(&link).await.status(), StatusCode::OK);
+}
