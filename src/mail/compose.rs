@@ -134,9 +134,9 @@ impl Composer {
 /// A duration as people say it: "1 hour", "24 hours", "7 days", "30 minutes".
 pub fn in_words(duration: std::time::Duration) -> String {
     let seconds = duration.as_secs();
-    let (n, unit) = if seconds >= 86_400 && seconds % 86_400 == 0 && seconds != 86_400 {
+    let (n, unit) = if seconds > 86_400 && seconds.is_multiple_of(86_400) {
         (seconds / 86_400, "day")
-    } else if seconds >= 3600 && seconds % 3600 == 0 {
+    } else if seconds >= 3600 && seconds.is_multiple_of(3600) {
         (seconds / 3600, "hour")
     } else if seconds >= 60 {
         (seconds.div_ceil(60), "minute")

@@ -40,7 +40,8 @@ pub enum SendError {
 pub enum Connection {
     File(PathBuf),
     Plain(mail_send::SmtpClient<TcpStream>),
-    Tls(mail_send::SmtpClient<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// Boxed: a TLS session is a kilobyte of state.
+    Tls(Box<mail_send::SmtpClient<tokio_rustls::client::TlsStream<TcpStream>>>),
 }
 
 impl Transport {
@@ -118,7 +119,10 @@ async fn connect_smtp(smtp: &SmtpConfig) -> Result<Connection, SendError> {
     }
     let connected = match smtp.security {
         SmtpSecurity::None => builder.connect_plain().await.map(Connection::Plain),
-        SmtpSecurity::StartTls | SmtpSecurity::Tls => builder.connect().await.map(Connection::Tls),
+        SmtpSecurity::StartTls | SmtpSecurity::Tls => builder
+            .connect()
+            .await
+            .map(|client| Connection::Tls(Box::new(client))),
     };
     // Whatever goes wrong before a message is on its way says nothing about
     // the message: always worth another try.
@@ -158,7 +162,7 @@ impl Connection {
         let _ = match self {
             Connection::File(_) => Ok(()),
             Connection::Plain(client) => client.quit().await,
-            Connection::Tls(client) => client.quit().await,
+            Connection::Tls(client) => (*client).quit().await,
         };
     }
 }

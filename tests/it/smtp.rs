@@ -226,15 +226,6 @@ impl SmtpReceiver {
             .collect()
     }
 
-    /// Waits until `count` messages in all have arrived; returns them all.
-    pub async fn wait_for_count(&self, count: usize) -> Vec<Received> {
-        self.wait_until(
-            |messages| messages.len() >= count,
-            &format!("{count} messages"),
-        )
-        .await
-    }
-
     /// Waits for the `n`-th message (from 1) to `to` and returns it.
     pub async fn wait_for_nth(&self, to: &str, n: usize) -> Received {
         self.wait_until(
