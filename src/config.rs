@@ -1140,6 +1140,24 @@ mod tests {
         );
         let err = load("[mail]\nfirst_retry = \"2h\"\n", &[]).unwrap_err();
         assert_eq!(err.key, "mail.max_retry");
+        // Nested keys come from the environment too (containers).
+        let config = load(
+            "",
+            &[
+                ("LATCHKEY_MAIL__TRANSPORT", "smtp"),
+                ("LATCHKEY_MAIL__FROM", "Accounts <accounts@example.com>"),
+                ("LATCHKEY_MAIL__SMTP__HOST", "smtp.example.com"),
+                ("LATCHKEY_MAIL__SMTP__PORT", "2525"),
+            ],
+        )
+        .unwrap();
+        let MailTransport::Smtp(from_env) = config.mail.transport else {
+            panic!("smtp");
+        };
+        assert_eq!(
+            (from_env.host.as_str(), from_env.port),
+            ("smtp.example.com", 2525)
+        );
         let err = load("[mail.smtp]\nhots = \"x\"\n", &[]).unwrap_err();
         assert_eq!(
             (err.key.as_str(), err.reason.as_str()),

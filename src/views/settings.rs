@@ -97,7 +97,8 @@ pub fn outgoing_mail_card(
                 @if overview.recent.is_empty() {
                     p.muted { "No mail yet." }
                 } @else {
-                    div.table-wrap role="region" aria-labelledby="outgoing-mail-title" tabindex="0" {
+                    // Focusable so keyboard users can scroll it on a narrow screen.
+                    div.table-wrap role="region" aria-label="Newest messages" tabindex="0" {
                         table.table {
                             caption.visually-hidden { "The newest messages, newest first" }
                             thead { tr {

@@ -311,6 +311,16 @@ async fn forgotten_password_by_mail_then_sign_in_with_the_new_one() {
     driver.click("button[type=submit]").await;
     driver.wait_for(".initials-circle").await;
 
+    // A new email address waits for its link.
+    driver.click("a.icon-button.edit").await;
+    type_into(&driver, "#field-email", "emma.new@example.com").await;
+    driver
+        .click("form#profile-details button[type=submit]")
+        .await;
+    driver.wait_for("#pending-email").await;
+    driver.screenshot("profile-email-pending").await;
+    smtp.wait_for("emma.new@example.com").await;
+
     // Delete user account: a modal dialog; No closes it, Yes asks.
     driver.click("a[href='/profile/delete']").await;
     driver.wait_for("dialog#deletion-dialog[open]").await;
@@ -323,7 +333,8 @@ async fn forgotten_password_by_mail_then_sign_in_with_the_new_one() {
         .await;
     driver.wait_for("#deletion-requested").await;
     driver.screenshot("profile-deletion-requested").await;
-    smtp.wait_for_nth("emma@example.com", 3).await;
+    // Reset, password changed, email-change notice, deletion request.
+    smtp.wait_for_nth("emma@example.com", 4).await;
 
     // Tall enough to show the whole outbox in the screenshot.
     c.set_window_size(1280, 1500).await.unwrap();
