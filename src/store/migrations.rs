@@ -9,6 +9,12 @@
 //! | 1 | first layout: users, email index, roles, sessions, settings, tokens, throttle |
 //! | 2 | user records gain `sign_in_method` (user record version 1 → 2) |
 //! | 3 | sign-in counters keyed by SHA-256 (`sign_in_throttle_v1` dropped, `_v2` added); `secrets` table with the device cookie key |
+//!
+//! Purely additive changes need no version: a new table
+//! (`request_throttle_v1`) is created at open by `create_tables`, and a new
+//! record field (a user's `deletion_requested_at`, a link's `new_email`, an
+//! outbox message's `message_id`) is `#[serde(default)]`, so older records
+//! still decode.
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::Deserialize;
