@@ -6,6 +6,12 @@
   document.documentElement.classList.add("js");
 
   document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-dialog]");
+    if (close) {
+      var dialog = close.closest("dialog");
+      if (dialog) dialog.close();
+      return;
+    }
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) {
       var notice = dismiss.closest(".notice");
@@ -70,10 +76,26 @@
     }
   });
 
+  // A dialog that htmx fetched (data-modal) opens as a modal at once; closed
+  // (No, Escape), it leaves the page and focus goes back to where it was.
+  document.addEventListener("htmx:load", function (event) {
+    var dialog = event.detail.elt;
+    if (!dialog || dialog.tagName !== "DIALOG" || !dialog.hasAttribute("data-modal")) return;
+    if (typeof dialog.showModal !== "function") return;
+    var opener = document.activeElement;
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      if (opener && opener.focus) opener.focus();
+    });
+    dialog.showModal();
+  });
+
   // After htmx swaps a form in, put the cursor in its first field (or the
   // first field with an error); after it swaps details back, return focus to
   // the edit button, so keyboard users keep their place.
   document.addEventListener("htmx:afterSettle", function (event) {
+    // A dialog placed its own focus.
+    if (document.querySelector("dialog[open]")) return;
     // With outerHTML swaps the event's target is the element replaced: find
     // its successor by id.
     var target = event.detail.target;

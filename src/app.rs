@@ -13,22 +13,35 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use crate::accounts::password_reset::REQUEST_WINDOW;
 use crate::accounts::{Accounts, PasswordHasher, SessionManager};
 use crate::admin::{AdminSocket, Commands};
 use crate::config::Config;
 use crate::domain::time;
+use crate::mail::Mailer;
 use crate::store::{Store, StoreError};
 
-/// How often expired sessions and stale sign-in counters are removed.
+/// How often expired sessions, links and stale counters are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);
+
+/// Sent and failed messages stay listed on the Settings page this long.
+const OUTBOX_KEEPS: i64 = 30 * 86_400;
+
+/// How long shutdown waits for a delivery under way to finish.
+const MAIL_DRAIN: Duration = Duration::from_secs(10);
 
 /// A built application, ready to serve.
 pub struct App {
     pub accounts: Accounts,
     workers: Vec<JoinHandle<()>>,
+    /// The outbox worker, stopped after the last request and given time to
+    /// finish a delivery under way.
+    mail_worker: JoinHandle<()>,
+    stop_mail: watch::Sender<bool>,
     /// Where `latchkey user …` reaches this server; `None` if it could not start.
     admin: Option<AdminSocket>,
 }
@@ -43,13 +56,33 @@ impl App {
             config.two_factor.encryption_key.as_ref(),
         )?;
         let (sessions, activity) = SessionManager::new(store.clone(), config.sessions);
+        let mailer = Mailer::new(&config);
+        let (stop_mail, stop_mail_rx) = watch::channel(false);
+        let mail_worker = tokio::spawn(
+            mailer
+                .worker(store.clone(), config.mail.retry)
+                .run(stop_mail_rx),
+        );
         let accounts = Accounts {
             store,
             hasher: PasswordHasher::new(config.sign_in.max_concurrent_hashes),
             sessions,
+            mailer,
             config: Arc::new(config),
         };
         let mut workers = vec![tokio::spawn(activity)];
+        let mailer = accounts.mailer.clone();
+        workers.push(tokio::spawn(async move {
+            // Said at start, so a wrong host or password shows in the log
+            // before the first password reset goes missing.
+            match mailer.transport().check().await {
+                Ok(how) => tracing::info!("outgoing mail: {how}"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "outgoing mail: the mail server can't be reached now; messages wait in the outbox and are retried"
+                ),
+            }
+        }));
         workers.push(tokio::spawn(sweep(accounts.clone())));
         let hasher = accounts.hasher.clone();
         workers.push(tokio::spawn(async move {
@@ -71,6 +104,8 @@ impl App {
         Ok(Self {
             accounts,
             workers,
+            mail_worker,
+            stop_mail,
             admin,
         })
     }
@@ -139,6 +174,15 @@ impl App {
         }
         drop(listener);
         connections.shutdown().await;
+        let _ = self.stop_mail.send(true);
+        let mut mail_worker = self.mail_worker;
+        if tokio::time::timeout(MAIL_DRAIN, &mut mail_worker)
+            .await
+            .is_err()
+        {
+            // Whatever was on the wire is sent again at the next start.
+            mail_worker.abort();
+        }
         for worker in &self.workers {
             worker.abort();
         }
@@ -161,10 +205,20 @@ async fn sweep(accounts: Accounts) {
         let window = accounts.config.sign_in.lockout.as_secs() as i64;
         if let Err(e) = accounts
             .store
-            .blocking(move |s| s.prune_throttle(window, now))
+            .blocking(move |s| s.prune_throttle(window, REQUEST_WINDOW, now))
             .await
         {
             tracing::warn!(error = %e, "could not prune sign-in counters");
+        }
+        if let Err(e) = accounts
+            .store
+            .blocking(move |s| {
+                s.prune_expired_tokens(now)?;
+                s.prune_outbox(now - OUTBOX_KEEPS)
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "could not prune expired links and old mail");
         }
     }
 }

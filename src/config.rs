@@ -33,6 +33,12 @@ pub struct Config {
     pub accounts: crate::domain::AccountSettings,
     pub two_factor: TwoFactorConfig,
     pub log: LogConfig,
+    pub mail: MailConfig,
+    pub password_reset: PasswordResetConfig,
+    /// How long an email-change confirmation link works.
+    pub email_change_link_lifetime: Duration,
+    /// How long an invitation link works.
+    pub invitation_link_lifetime: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +92,153 @@ pub struct LogConfig {
     pub json: bool,
 }
 
+/// Outgoing mail: how messages leave, who they come from, and how failed
+/// deliveries are retried.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub from: Mailbox,
+    pub retry: RetrySchedule,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Each message becomes an `.eml` file in this folder: no mail server needed.
+    File {
+        dir: PathBuf,
+    },
+    Smtp(SmtpConfig),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub credentials: Option<SmtpCredentials>,
+    /// How long connecting, and each step of the conversation, may take.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587); refused if the server can't.
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine or network.
+    None,
+}
+
+impl SmtpSecurity {
+    pub fn label(self) -> &'static str {
+        match self {
+            SmtpSecurity::StartTls => "STARTTLS",
+            SmtpSecurity::Tls => "TLS",
+            SmtpSecurity::None => "no encryption",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpCredentials {
+    pub user: String,
+    pub password: Secret,
+}
+
+/// A secret from the configuration: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A sender: display name and address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: String,
+    pub address: String,
+}
+
+impl Mailbox {
+    /// Parses `Name <address>` or a bare `address`. Deliberately lenient
+    /// (`latchkey@localhost` is fine): the mail server has the last word.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (name, address) = match text.rsplit_once('<') {
+            Some((name, rest)) => {
+                let address = rest.strip_suffix('>').ok_or_else(|| {
+                    format!("`{text}` is not an address like \"Latchkey <latchkey@example.com>\"")
+                })?;
+                (name.trim().trim_matches('"').trim(), address.trim())
+            }
+            None => ("", text),
+        };
+        let valid = address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        }) && !address.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        });
+        if !valid || name.chars().any(|c| c.is_control() || c == '"') {
+            return Err(format!(
+                "`{text}` is not an address like \"Latchkey <latchkey@example.com>\""
+            ));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            address: address.to_owned(),
+        })
+    }
+
+    /// The part after the `@`, which names our Message-IDs.
+    pub fn domain(&self) -> &str {
+        self.address.rsplit('@').next().unwrap_or("localhost")
+    }
+}
+
+/// When a failed delivery is tried again: after attempt `n` (from 1) the
+/// wait is `first × 2^(n-1)`, never more than `max`; after `max_attempts`
+/// attempts the message is marked failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetrySchedule {
+    pub first: Duration,
+    pub max: Duration,
+    pub max_attempts: u32,
+}
+
+impl RetrySchedule {
+    /// The wait after the `attempts`-th attempt failed.
+    pub fn delay_after(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(31);
+        self.first
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(self.max)
+            .min(self.max)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordResetConfig {
+    pub link_lifetime: Duration,
+    /// Reset requests per typed address per hour (each may send a mail).
+    pub max_requests_per_email: u32,
+    /// Reset requests per client address per hour.
+    pub max_requests_per_client: u32,
+}
+
 /// What went wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -118,6 +271,10 @@ struct RawConfig {
     accounts: RawAccounts,
     two_factor: RawTwoFactor,
     log: RawLog,
+    mail: RawMail,
+    password_reset: RawPasswordReset,
+    email_change: RawLinks,
+    invitations: RawInvitations,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +402,106 @@ impl Default for RawLog {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMail {
+    transport: String,
+    from: String,
+    /// `None` means `<data_dir>/outbox`.
+    outbox_dir: Option<String>,
+    first_retry: String,
+    max_retry: String,
+    max_attempts: i64,
+    smtp: RawSmtp,
+}
+
+impl Default for RawMail {
+    fn default() -> Self {
+        Self {
+            transport: "file".into(),
+            from: String::new(),
+            outbox_dir: None,
+            first_retry: "30s".into(),
+            max_retry: "1h".into(),
+            max_attempts: 20,
+            smtp: RawSmtp::default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSmtp {
+    host: String,
+    /// `None` means the usual port for `security`.
+    port: Option<i64>,
+    security: String,
+    user: String,
+    password: String,
+    password_file: String,
+    timeout: String,
+}
+
+impl Default for RawSmtp {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: None,
+            security: "starttls".into(),
+            user: String::new(),
+            password: String::new(),
+            password_file: String::new(),
+            timeout: "30s".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPasswordReset {
+    link_lifetime: String,
+    max_requests_per_email: i64,
+    max_requests_per_client: i64,
+}
+
+impl Default for RawPasswordReset {
+    fn default() -> Self {
+        Self {
+            link_lifetime: "1h".into(),
+            max_requests_per_email: 3,
+            max_requests_per_client: 20,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLinks {
+    link_lifetime: String,
+}
+
+impl Default for RawLinks {
+    fn default() -> Self {
+        Self {
+            link_lifetime: "24h".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawInvitations {
+    link_lifetime: String,
+}
+
+impl Default for RawInvitations {
+    fn default() -> Self {
+        Self {
+            link_lifetime: "7d".into(),
+        }
+    }
+}
+
 impl Config {
     /// Reads `path` and the process environment.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -289,7 +546,7 @@ impl Config {
             reason,
         };
         let mut config = validate(path, raw, &fail)?;
-        config.warnings = warnings;
+        config.warnings.extend(warnings);
         Ok(config)
     }
 }
@@ -397,9 +654,28 @@ fn validate(
             format!("`{}` is not a log filter like \"info\"", raw.log.level),
         ));
     }
+    let data_dir = PathBuf::from(raw.storage.data_dir);
+    let mut warnings = Vec::new();
+    let mail = validate_mail(raw.mail, &data_dir, fail, &mut warnings)?;
+    let password_reset = PasswordResetConfig {
+        link_lifetime: parse_duration(&raw.password_reset.link_lifetime)
+            .map_err(|r| fail("password_reset.link_lifetime", r))?,
+        max_requests_per_email: positive(
+            "password_reset.max_requests_per_email",
+            raw.password_reset.max_requests_per_email,
+        )?,
+        max_requests_per_client: positive(
+            "password_reset.max_requests_per_client",
+            raw.password_reset.max_requests_per_client,
+        )?,
+    };
+    let email_change_link_lifetime = parse_duration(&raw.email_change.link_lifetime)
+        .map_err(|r| fail("email_change.link_lifetime", r))?;
+    let invitation_link_lifetime = parse_duration(&raw.invitations.link_lifetime)
+        .map_err(|r| fail("invitations.link_lifetime", r))?;
     Ok(Config {
         source: path.to_owned(),
-        warnings: Vec::new(),
+        warnings,
         server: ServerConfig {
             listen,
             public_url,
@@ -407,7 +683,7 @@ fn validate(
             header_read_timeout,
             request_timeout,
         },
-        data_dir: PathBuf::from(raw.storage.data_dir),
+        data_dir,
         sessions: SessionConfig {
             idle_timeout,
             absolute_timeout,
@@ -422,6 +698,167 @@ fn validate(
             level: raw.log.level,
             json,
         },
+        mail,
+        password_reset,
+        email_change_link_lifetime,
+        invitation_link_lifetime,
+    })
+}
+
+fn validate_mail(
+    raw: RawMail,
+    data_dir: &Path,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+    warnings: &mut Vec<String>,
+) -> Result<MailConfig, ConfigError> {
+    let transport = match raw.transport.as_str() {
+        "file" => {
+            let dir = match raw.outbox_dir {
+                Some(dir) if dir.trim().is_empty() => {
+                    return Err(fail("mail.outbox_dir", "must name a folder".into()));
+                }
+                Some(dir) => PathBuf::from(dir),
+                None => data_dir.join("outbox"),
+            };
+            MailTransport::File { dir }
+        }
+        "smtp" => MailTransport::Smtp(validate_smtp(raw.smtp, fail, warnings)?),
+        other => {
+            return Err(fail(
+                "mail.transport",
+                format!("`{other}` is not \"file\" or \"smtp\""),
+            ));
+        }
+    };
+    let from = if raw.from.trim().is_empty() {
+        if matches!(transport, MailTransport::Smtp(_)) {
+            return Err(fail(
+                "mail.from",
+                "must be set when mail goes out by SMTP, to an address your mail server may send from".into(),
+            ));
+        }
+        Mailbox {
+            name: "Latchkey".into(),
+            address: "latchkey@localhost".into(),
+        }
+    } else {
+        Mailbox::parse(&raw.from).map_err(|r| fail("mail.from", r))?
+    };
+    let first = parse_duration(&raw.first_retry).map_err(|r| fail("mail.first_retry", r))?;
+    let max = parse_duration(&raw.max_retry).map_err(|r| fail("mail.max_retry", r))?;
+    if max < first {
+        return Err(fail(
+            "mail.max_retry",
+            "must be at least as long as mail.first_retry".into(),
+        ));
+    }
+    let max_attempts = u32::try_from(raw.max_attempts)
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or_else(|| {
+            fail(
+                "mail.max_attempts",
+                format!("{} is not a whole number from 1 to 1000", raw.max_attempts),
+            )
+        })?;
+    Ok(MailConfig {
+        transport,
+        from,
+        retry: RetrySchedule {
+            first,
+            max,
+            max_attempts,
+        },
+    })
+}
+
+fn validate_smtp(
+    raw: RawSmtp,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+    warnings: &mut Vec<String>,
+) -> Result<SmtpConfig, ConfigError> {
+    let host = raw.host.trim().to_owned();
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err(fail(
+            "mail.smtp.host",
+            "must name the mail server, like \"smtp.example.com\", when mail.transport is \"smtp\""
+                .into(),
+        ));
+    }
+    let security = match raw.security.as_str() {
+        "starttls" => SmtpSecurity::StartTls,
+        "tls" => SmtpSecurity::Tls,
+        "none" => SmtpSecurity::None,
+        other => {
+            return Err(fail(
+                "mail.smtp.security",
+                format!("`{other}` is not \"starttls\", \"tls\" or \"none\""),
+            ));
+        }
+    };
+    let port = match raw.port {
+        None => match security {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        },
+        Some(n) => u16::try_from(n).ok().filter(|p| *p > 0).ok_or_else(|| {
+            fail(
+                "mail.smtp.port",
+                format!("{n} is not a port number from 1 to 65535"),
+            )
+        })?,
+    };
+    let timeout = parse_duration(&raw.timeout).map_err(|r| fail("mail.smtp.timeout", r))?;
+    let password = match (raw.password.is_empty(), raw.password_file.trim()) {
+        (true, "") => None,
+        (false, "") => Some(Secret(raw.password)),
+        (true, file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| fail("mail.smtp.password_file", format!("can't read {file}: {e}")))?;
+            // Secret files usually end with a newline that is not part of the password.
+            let password = text.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(fail("mail.smtp.password_file", format!("{file} is empty")));
+            }
+            Some(Secret(password.to_owned()))
+        }
+        (false, _) => {
+            return Err(fail(
+                "mail.smtp.password_file",
+                "set either mail.smtp.password or mail.smtp.password_file, not both".into(),
+            ));
+        }
+    };
+    let user = raw.user.trim().to_owned();
+    let credentials = match (user.is_empty(), password) {
+        (true, None) => None,
+        (false, Some(password)) => Some(SmtpCredentials { user, password }),
+        (false, None) => {
+            return Err(fail(
+                "mail.smtp.password",
+                "mail.smtp.user is set, so a password (or password_file) is needed too".into(),
+            ));
+        }
+        (true, Some(_)) => {
+            return Err(fail(
+                "mail.smtp.user",
+                "a password is set, so the user name is needed too".into(),
+            ));
+        }
+    };
+    if credentials.is_some() && security == SmtpSecurity::None {
+        warnings.push(
+            "mail.smtp.security is \"none\": the SMTP password crosses the network unencrypted"
+                .into(),
+        );
+    }
+    Ok(SmtpConfig {
+        host,
+        port,
+        security,
+        credentials,
+        timeout,
     })
 }
 
@@ -729,6 +1166,193 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.reason.contains("can't read"), "{}", err.reason);
+    }
+
+    #[test]
+    fn mail_defaults_to_eml_files_in_the_data_folder() {
+        let config = load("[storage]\ndata_dir = \"/srv/latchkey\"\n", &[]).unwrap();
+        assert_eq!(
+            config.mail.transport,
+            MailTransport::File {
+                dir: PathBuf::from("/srv/latchkey/outbox")
+            }
+        );
+        assert_eq!(
+            config.password_reset.link_lifetime,
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            config.invitation_link_lifetime,
+            Duration::from_secs(7 * 86_400)
+        );
+        let shipped = load(include_str!("../config.toml"), &[]).unwrap();
+        assert_eq!(
+            shipped.mail.transport,
+            MailTransport::File {
+                dir: PathBuf::from("./data/outbox")
+            }
+        );
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_at_start() {
+        let smtp = |extra: &str| {
+            load(
+                &format!(
+                    "[mail]\ntransport = \"smtp\"\nfrom = \"Accounts <a@example.com>\"\n[mail.smtp]\nhost = \"mx.example.com\"\n{extra}"
+                ),
+                &[],
+            )
+        };
+        let config = smtp("").unwrap();
+        let MailTransport::Smtp(settings) = &config.mail.transport else {
+            panic!("smtp");
+        };
+        assert_eq!(
+            (settings.port, settings.security),
+            (587, SmtpSecurity::StartTls)
+        );
+        assert_eq!(config.mail.from.name, "Accounts");
+        assert_eq!(config.mail.from.domain(), "example.com");
+        let MailTransport::Smtp(tls) = smtp("security = \"tls\"\n").unwrap().mail.transport else {
+            panic!("smtp");
+        };
+        assert_eq!(tls.port, 465);
+        for (extra, key) in [
+            ("security = \"ssl\"\n", "mail.smtp.security"),
+            ("port = 70000\n", "mail.smtp.port"),
+            ("user = \"me\"\n", "mail.smtp.password"),
+            ("password = \"pw\"\n", "mail.smtp.user"),
+            (
+                "user = \"me\"\npassword = \"pw\"\npassword_file = \"/run/x\"\n",
+                "mail.smtp.password_file",
+            ),
+            (
+                "user = \"me\"\npassword_file = \"/nonexistent/secret\"\n",
+                "mail.smtp.password_file",
+            ),
+            ("timeout = \"soon\"\n", "mail.smtp.timeout"),
+        ] {
+            assert_eq!(smtp(extra).unwrap_err().key, key, "{extra}");
+        }
+        let err = load(
+            "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"mx.example.com\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "mail.from", "SMTP needs a real sender");
+        let err = load(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "mail.smtp.host");
+        assert_eq!(
+            load("[mail]\ntransport = \"pigeon\"\n", &[])
+                .unwrap_err()
+                .key,
+            "mail.transport"
+        );
+        assert_eq!(
+            load("[mail]\nfrom = \"not an address\"\n", &[])
+                .unwrap_err()
+                .key,
+            "mail.from"
+        );
+        let err = load("[mail]\nfirst_retry = \"2h\"\n", &[]).unwrap_err();
+        assert_eq!(err.key, "mail.max_retry");
+        // Nested keys come from the environment too (containers).
+        let config = load(
+            "",
+            &[
+                ("LATCHKEY_MAIL__TRANSPORT", "smtp"),
+                ("LATCHKEY_MAIL__FROM", "Accounts <accounts@example.com>"),
+                ("LATCHKEY_MAIL__SMTP__HOST", "smtp.example.com"),
+                ("LATCHKEY_MAIL__SMTP__PORT", "2525"),
+            ],
+        )
+        .unwrap();
+        let MailTransport::Smtp(from_env) = config.mail.transport else {
+            panic!("smtp");
+        };
+        assert_eq!(
+            (from_env.host.as_str(), from_env.port),
+            ("smtp.example.com", 2525)
+        );
+        let err = load("[mail.smtp]\nhots = \"x\"\n", &[]).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.reason.as_str()),
+            ("mail.smtp.hots", "unknown key")
+        );
+    }
+
+    #[test]
+    fn the_smtp_password_comes_from_a_file_and_is_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "correct horse\n").unwrap();
+        let text = format!(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n[mail.smtp]\nhost = \"mx.example.com\"\nuser = \"me\"\npassword_file = \"{}\"\n",
+            file.display()
+        );
+        let config = load(&text, &[]).unwrap();
+        let MailTransport::Smtp(smtp) = &config.mail.transport else {
+            panic!("smtp");
+        };
+        let credentials = smtp.credentials.as_ref().unwrap();
+        assert_eq!(credentials.password.expose(), "correct horse");
+        assert!(!format!("{config:?}").contains("correct horse"));
+        let config = load(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n[mail.smtp]\nhost = \"mx.example.com\"\nuser = \"me\"\n",
+            &[("LATCHKEY_MAIL__SMTP__PASSWORD", "from the environment")],
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("from the environment"));
+        // Plain SMTP with a password is allowed, with a warning.
+        let config = load(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n[mail.smtp]\nhost = \"relay\"\nsecurity = \"none\"\nuser = \"me\"\npassword = \"pw\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(config.warnings[0].contains("unencrypted"));
+    }
+
+    #[test]
+    fn the_retry_schedule_doubles_up_to_its_cap() {
+        let schedule = RetrySchedule {
+            first: Duration::from_secs(30),
+            max: Duration::from_secs(3600),
+            max_attempts: 20,
+        };
+        let waits: Vec<u64> = (1..=9).map(|n| schedule.delay_after(n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(schedule.delay_after(500).as_secs(), 3600);
+        let total: u64 = (1..20).map(|n| schedule.delay_after(n).as_secs()).sum();
+        assert_eq!(
+            total / 3600,
+            13,
+            "the defaults keep trying for about 13 hours"
+        );
+    }
+
+    #[test]
+    fn mailboxes() {
+        let plain = Mailbox::parse("latchkey@localhost").unwrap();
+        assert_eq!(
+            (plain.name.as_str(), plain.address.as_str()),
+            ("", "latchkey@localhost")
+        );
+        let named = Mailbox::parse("\"Acme Accounts\" <accounts@acme.example>").unwrap();
+        assert_eq!(named.name, "Acme Accounts");
+        for bad in [
+            "",
+            "nobody",
+            "a@b@c",
+            "Name <a@example.com",
+            "a b@example.com",
+        ] {
+            assert!(Mailbox::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -27,12 +27,13 @@ pub enum AppError {
     ReauthenticationRequired {
         next: Option<String>,
     },
-    /// Already done (2FA already on, say).
-    Conflict(&'static str),
     CsrfRejected,
     LinkInvalid,
     PayloadTooLarge,
     BadRequest(&'static str),
+    /// The request is fine but the state of things forbids it now (2FA
+    /// already on, a new address taken meanwhile); a whole sentence.
+    Conflict(&'static str),
     Internal(String),
 }
 
@@ -65,7 +66,6 @@ impl AppError {
             | AppError::ReauthenticationRequired { .. } => {
                 (StatusCode::UNAUTHORIZED, "Sign in required", "Please sign in to continue.".into())
             }
-            AppError::Conflict(what) => (StatusCode::CONFLICT, "Already done", format!("{what}.")),
             AppError::CsrfRejected => (
                 StatusCode::FORBIDDEN,
                 "Form expired",
@@ -81,6 +81,7 @@ impl AppError {
                 (StatusCode::PAYLOAD_TOO_LARGE, "Request too large", "That request is too large.".into())
             }
             AppError::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad request", (*why).into()),
+            AppError::Conflict(why) => (StatusCode::CONFLICT, "Not possible now", (*why).into()),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
@@ -130,6 +131,9 @@ impl From<AccountsError> for AppError {
             AccountsError::Forbidden(why) => AppError::Forbidden(why),
             AccountsError::LinkInvalid => AppError::LinkInvalid,
             AccountsError::NotFound(_) => AppError::NotFound,
+            AccountsError::EmailTaken => AppError::Conflict(
+                "That email address is now used by another account, so it can't become yours. Ask for the change again with another address.",
+            ),
             AccountsError::Invalid(_) => AppError::BadRequest("The form has errors."),
             AccountsError::BadCredentials => AppError::BadRequest("Incorrect email or password."),
             AccountsError::Throttled { .. } => AppError::BadRequest("Too many attempts."),

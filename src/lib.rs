@@ -4,7 +4,8 @@
 //! (redb), and back through `views` (HTML). `domain` holds the product's
 //! types and rules, free of all three. `config` and `cli` are the edges a
 //! person touches before anything starts, `admin` the one an operator uses
-//! while it runs; `app` wires it all together.
+//! while it runs; `mail` composes messages and its worker sends what the
+//! use cases queued in the store; `app` wires it all together.
 
 pub mod accounts;
 pub mod admin;
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod store;
 pub mod views;
 pub mod web;

@@ -4,7 +4,12 @@
 //! types, check permissions and invariants, and call the store (writes on the
 //! blocking pool). The web layer turns their results into pages.
 
+pub mod deletion;
+pub mod email_change;
 pub mod hashing;
+pub mod invitations;
+pub mod outgoing_mail;
+pub mod password_reset;
 pub mod profile;
 pub mod reauthentication;
 pub mod sessions;
@@ -21,6 +26,7 @@ pub use hashing::PasswordHasher;
 pub use sessions::{SessionManager, SignedIn};
 
 use crate::config::Config;
+use crate::mail::Mailer;
 use crate::store::{Store, StoreError};
 
 /// Everything the use cases need, shared by every request.
@@ -29,6 +35,7 @@ pub struct Accounts {
     pub store: Store,
     pub hasher: PasswordHasher,
     pub sessions: SessionManager,
+    pub mailer: Mailer,
     pub config: Arc<Config>,
 }
 
@@ -85,6 +92,8 @@ pub enum AccountsError {
     LinkInvalid,
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("that email address is used by another account")]
+    EmailTaken,
     #[error(transparent)]
     Store(StoreError),
     #[error("password hashing failed: {0}")]

@@ -1,7 +1,10 @@
 //! A user's own profile details.
 
+use super::email_change::EmailChangeRequest;
+use super::users::email_taken_as_field_error;
 use super::{Accounts, AccountsError, FieldErrors, SignedIn};
-use crate::domain::{AuditAction, NewEvent, PersonName, Phone, User};
+use crate::domain::{AuditAction, Email, NewEvent, PersonName, Phone, User};
+use crate::store::StoreError;
 
 /// The Edit form as submitted.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -10,8 +13,8 @@ pub struct ProfileForm {
     pub first_name: String,
     #[serde(default)]
     pub last_name: String,
-    /// Shown for context; a different address is refused until changes by
-    /// confirmation mail exist.
+    /// A different address starts a change by confirmation link; absent
+    /// means unchanged.
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
@@ -33,6 +36,15 @@ impl ProfileForm {
     }
 }
 
+/// What a save did.
+#[derive(Debug)]
+pub struct ProfileSaved {
+    pub user: User,
+    /// A new address that was sent a confirmation link (the address itself
+    /// changes when the link is opened).
+    pub confirmation_sent_to: Option<Email>,
+}
+
 impl Accounts {
     /// Whether `who` may edit their own details right now.
     pub fn may_edit_own_profile(&self, who: &SignedIn) -> Result<bool, AccountsError> {
@@ -50,51 +62,83 @@ impl Accounts {
         }
     }
 
-    /// Saves the user's own details. Invalid input changes nothing.
+    /// Saves the user's own details. A different email address is not
+    /// saved but sent a confirmation link (see `email_change`), in the same
+    /// transaction. Invalid input changes nothing.
     pub async fn update_own_profile(
         &self,
         who: &SignedIn,
         form: &ProfileForm,
-    ) -> Result<User, AccountsError> {
+    ) -> Result<ProfileSaved, AccountsError> {
         self.require_own_profile_editing(who)?;
         let mut errors = FieldErrors::default();
         let first_name = errors.check("first_name", PersonName::parse(&form.first_name));
         let last_name = errors.check("last_name", PersonName::parse(&form.last_name));
         let phone = errors.check("phone", Phone::parse_optional(&form.phone));
-        if let Some(email) = &form.email
-            && crate::domain::email::normalize(email) != who.user.email.key()
-        {
-            errors.add("email", "Changing your email address is not available yet.");
-        }
-        let (Some(first_name), Some(last_name), Some(phone), true) =
-            (first_name, last_name, phone, errors.is_empty())
+        let email = match &form.email {
+            Some(typed) => errors.check("email", Email::parse(typed)),
+            None => Some(who.user.email.clone()),
+        };
+        let (Some(first_name), Some(last_name), Some(phone), Some(email), true) =
+            (first_name, last_name, phone, email, errors.is_empty())
         else {
             return Err(AccountsError::Invalid(errors));
         };
+        // The same address in other letters is the same account: saved as is.
+        let (email, new_email) = if email.key() == who.user.email.key() {
+            (email, None)
+        } else {
+            (who.user.email.clone(), Some(email))
+        };
         let id = who.user.id;
-        let changed = changed_fields(&who.user, &first_name, &last_name, &phone);
+        let changed = changed_fields(&who.user, &first_name, &last_name, &email, &phone);
         let event = NewEvent::new(AuditAction::ProfileUpdated)
             .by_self(&who.user, Some(who.client))
             .detail(changed.join(", "));
+        let request = (
+            who.user.clone(),
+            who.client,
+            self.config.email_change_link_lifetime,
+        );
+        let mailer = self.mailer.clone();
+        let sent_to = new_email.clone();
         let user = self
             .store
             .blocking(move |s| {
                 s.transact(|t| {
-                    let user = t.modify_user::<crate::store::StoreError>(id, |user| {
+                    let user = t.modify_user::<StoreError>(id, |user| {
                         user.first_name = first_name;
                         user.last_name = last_name;
+                        user.email = email;
                         user.phone = phone;
                         Ok(())
                     })?;
                     if !changed.is_empty() {
                         t.record(event)?;
                     }
+                    if let Some(new_email) = &new_email {
+                        let (by, client, lifetime) = &request;
+                        EmailChangeRequest {
+                            by,
+                            client: *client,
+                            lifetime: *lifetime,
+                        }
+                        .queue(t, &mailer, &user, new_email)?;
+                    }
                     Ok(user)
                 })
             })
-            .await?;
-        tracing::info!(user = user.id, "profile updated");
-        Ok(user)
+            .await
+            .map_err(email_taken_as_field_error)?;
+        tracing::info!(
+            user = user.id,
+            email_change = sent_to.is_some(),
+            "profile updated"
+        );
+        Ok(ProfileSaved {
+            user,
+            confirmation_sent_to: sent_to,
+        })
     }
 }
 
@@ -103,9 +147,13 @@ fn changed_fields(
     user: &User,
     first_name: &PersonName,
     last_name: &PersonName,
+    email: &Email,
     phone: &Option<Phone>,
 ) -> Vec<&'static str> {
     let mut changed = Vec::new();
+    if &user.email != email {
+        changed.push("email (letter case)");
+    }
     if &user.first_name != first_name {
         changed.push("first name");
     }

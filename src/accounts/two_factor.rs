@@ -143,7 +143,7 @@ impl TwoFactorAuth<'_> {
             .blocking(move |s| {
                 Ok(s.transact::<_, AccountsError>(|t| {
                     if t.two_factor(user.id)?.is_some() {
-                        return Err(AccountsError::Conflict("2FA is already on"));
+                        return Err(AccountsError::Conflict("2FA is already on."));
                     }
                     let owner = secret_owner(user.id);
                     let session = t.session(hash)?.ok_or(AccountsError::SetUpExpired)?;
@@ -195,7 +195,7 @@ impl TwoFactorAuth<'_> {
             .blocking(move |s| {
                 Ok(s.transact::<_, AccountsError>(|t| {
                     if !t.remove_two_factor(user)? {
-                        return Err(AccountsError::Conflict("2FA is already off"));
+                        return Err(AccountsError::Conflict("2FA is already off."));
                     }
                     end_others_in(t, user, hash)?;
                     let token = renew_in(t, hash, SessionStage::SignedIn)?;
@@ -226,7 +226,7 @@ impl TwoFactorAuth<'_> {
                 Ok(s.transact::<_, AccountsError>(|t| {
                     let mut record = t
                         .two_factor(user)?
-                        .ok_or(AccountsError::Conflict("2FA is off"))?;
+                        .ok_or(AccountsError::Conflict("2FA is off."))?;
                     record.recovery_codes = hashes;
                     record.recovery_codes_issued_at = time::now();
                     t.put_two_factor(user, &record)?;

@@ -44,6 +44,9 @@ pub struct User {
     pub roles: Vec<RoleId>,
     pub created_at: Timestamp,
     pub last_sign_in_at: Option<Timestamp>,
+    /// When the user last asked the administrators to delete the account.
+    #[serde(default)]
+    pub deletion_requested_at: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for User {
@@ -76,6 +79,10 @@ impl User {
     pub fn is_local(&self) -> bool {
         self.sign_in_method == SignInMethod::Local
     }
+
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +103,7 @@ mod tests {
             roles: Vec::new(),
             created_at: 0,
             last_sign_in_at: None,
+            deletion_requested_at: None,
         };
         let printed = format!("{user:?}");
         assert!(printed.contains("emma@example.com"));

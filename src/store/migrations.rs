@@ -10,9 +10,12 @@
 //! | 2 | user records gain `sign_in_method` (user record version 1 → 2) |
 //! | 3 | sign-in counters keyed by SHA-256 (`sign_in_throttle_v1` dropped, `_v2` added); `secrets` table with the device cookie key |
 //!
-//! A new table needs no step: every table is created at every open
-//! (`two_factor_v1` arrived that way). Nor does a new record field with a
-//! default (sessions gained their stage, User-Agent and address so).
+//! Purely additive changes need no version: a new table (`two_factor_v1`,
+//! `request_throttle_v1`) is created at every open by `create_tables`, and a
+//! new record field with a `#[serde(default)]` (a session's stage,
+//! User-Agent and address; a user's `deletion_requested_at`; a link's
+//! `new_email`; an outbox message's `message_id`) still decodes from older
+//! records.
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::Deserialize;
@@ -70,6 +73,7 @@ fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(tables::OUTBOX)?;
     tx.open_table(tables::OUTBOX_DUE)?;
     tx.open_table(tables::SIGN_IN_THROTTLE)?;
+    tx.open_table(tables::REQUEST_THROTTLE)?;
     tx.open_table(tables::SECRETS)?;
     tx.open_table(tables::TWO_FACTOR)?;
     Ok(())
@@ -125,6 +129,7 @@ fn migrate_1_to_2(tx: &WriteTransaction) -> Result<(), StoreError> {
             roles: v1.roles,
             created_at: v1.created_at,
             last_sign_in_at: v1.last_sign_in_at,
+            deletion_requested_at: None,
         };
         table.insert(id, user.to_bytes().as_slice())?;
     }

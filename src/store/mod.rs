@@ -29,8 +29,10 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
-pub use outbox::{MailStatus, OutboxMessage};
-pub use throttle::{Admission, AttemptFinished, Limit, SignInAttempt, ThrottleKey, ThrottleRecord};
+pub use outbox::{AttemptOutcome, MailCounts, MailStatus, OutboxMessage};
+pub use throttle::{
+    Admission, AttemptFinished, Limit, Quota, SignInAttempt, ThrottleKey, ThrottleRecord,
+};
 pub use txn::Txn;
 pub use users::NewUser;
 

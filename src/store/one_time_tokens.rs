@@ -1,5 +1,10 @@
-//! Single-use links (first-start set-up now; invitations and password resets
-//! use the same table), stored by the SHA-256 of their token.
+//! Single-use links: first-start set-up, password reset, email change and
+//! invitation, stored by the SHA-256 of their token.
+//!
+//! Issuing a link for a user voids that user's older links of the same
+//! purpose, so only the newest mail works. Taking a link checks purpose,
+//! expiry and existence and removes it, inside the write transaction that
+//! acts on it: two requests racing with one link can't both succeed.
 
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -7,12 +12,18 @@ use serde::{Deserialize, Serialize};
 use super::codec::Record;
 use super::{NewUser, Store, StoreError, tables, users};
 use crate::domain::time::Timestamp;
-use crate::domain::{AuditAction, NewEvent, TokenHash, User, UserId, role};
+use crate::domain::{AuditAction, Email, NewEvent, TokenHash, User, UserId, role};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenPurpose {
     /// Creates the first user, a Global Administrator, while there is none.
     Setup,
+    /// Sets a new password for `user_id`.
+    PasswordReset,
+    /// Confirms `new_email` as the address of `user_id`.
+    EmailChange,
+    /// Lets the invited `user_id` set their details and password.
+    Invitation,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +31,9 @@ pub struct OneTimeToken {
     pub purpose: TokenPurpose,
     pub user_id: Option<UserId>,
     pub expires_at: Timestamp,
+    /// The address an email-change link confirms.
+    #[serde(default)]
+    pub new_email: Option<Email>,
 }
 
 impl Record for OneTimeToken {
@@ -47,6 +61,7 @@ impl Store {
                 purpose: TokenPurpose::Setup,
                 user_id: None,
                 expires_at,
+                new_email: None,
             };
             tx.open_table(tables::ONE_TIME_TOKENS)?
                 .insert(hash.0.as_slice(), token.to_bytes().as_slice())?;
@@ -96,6 +111,76 @@ impl Store {
             Ok(user)
         })
     }
+
+    /// The links of `purpose` that `user` holds (at most one, as issuing voids older ones).
+    pub fn tokens_of(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+    ) -> Result<Vec<OneTimeToken>, StoreError> {
+        self.read(|tx| {
+            let mut found = Vec::new();
+            for entry in tx.open_table(tables::ONE_TIME_TOKENS)?.iter()? {
+                let token = OneTimeToken::from_bytes(entry?.1.value())?;
+                if token.purpose == purpose && token.user_id == Some(user) {
+                    found.push(token);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Removes links that have expired; run periodically.
+    pub fn prune_expired_tokens(&self, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.open_table(tables::ONE_TIME_TOKENS)?.retain(|_, value| {
+                OneTimeToken::from_bytes(value).is_ok_and(|t| t.expires_at > now)
+            })?;
+            Ok(())
+        })
+    }
+}
+
+/// Stores `token` under `hash`, first voiding the user's other links of the same purpose.
+pub(super) fn issue(
+    tx: &WriteTransaction,
+    hash: TokenHash,
+    token: &OneTimeToken,
+) -> Result<(), StoreError> {
+    if let Some(user) = token.user_id {
+        remove_tokens_of(tx, user, token.purpose)?;
+    }
+    tx.open_table(tables::ONE_TIME_TOKENS)?
+        .insert(hash.0.as_slice(), token.to_bytes().as_slice())?;
+    Ok(())
+}
+
+/// Spends the link behind `hash` if it exists, has `purpose` and has not expired.
+pub(super) fn take(
+    tx: &WriteTransaction,
+    hash: TokenHash,
+    purpose: TokenPurpose,
+    now: Timestamp,
+) -> Result<OneTimeToken, StoreError> {
+    let mut table = tx.open_table(tables::ONE_TIME_TOKENS)?;
+    let token = OneTimeToken::from_found(table.get(hash.0.as_slice())?)?
+        .filter(|t| t.is_valid_for(purpose, now))
+        .ok_or(StoreError::LinkInvalid)?;
+    table.remove(hash.0.as_slice())?;
+    Ok(token)
+}
+
+/// Voids every link of `purpose` that `user` holds.
+pub(super) fn remove_tokens_of(
+    tx: &WriteTransaction,
+    user: UserId,
+    purpose: TokenPurpose,
+) -> Result<(), StoreError> {
+    tx.open_table(tables::ONE_TIME_TOKENS)?.retain(|_, value| {
+        OneTimeToken::from_bytes(value)
+            .map_or(true, |t| t.purpose != purpose || t.user_id != Some(user))
+    })?;
+    Ok(())
 }
 
 pub(super) fn remove_tokens(

@@ -42,6 +42,12 @@ pub const ONE_TIME_TOKENS: TableDefinition<&[u8], &[u8]> =
 pub const SIGN_IN_THROTTLE: TableDefinition<&[u8], &[u8]> =
     TableDefinition::new("sign_in_throttle_v2");
 
+/// `ThrottleKey` (32 bytes: SHA-256 of `reset-email:<normalised email>` or
+/// `reset-address:<address group>`) → `ThrottleRecord` counting requests
+/// that cost a mail (password resets) in the current window.
+pub const REQUEST_THROTTLE: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("request_throttle_v1");
+
 /// secret name (`device_cookie_key`) → its bytes, made once per data file.
 pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets_v1");
 

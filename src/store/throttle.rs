@@ -67,6 +67,17 @@ impl ThrottleKey {
         Self::of("device:", nonce)
     }
 
+    /// Password-reset requests for an address as typed (normalised), whether
+    /// or not it has an account.
+    pub fn reset_email(typed_email: &str) -> Self {
+        Self::of("reset-email:", email::normalize(typed_email).as_bytes())
+    }
+
+    /// Password-reset requests from a client address group.
+    pub fn reset_address(group: &str) -> Self {
+        Self::of("reset-address:", group.as_bytes())
+    }
+
     fn of(kind: &str, name: &[u8]) -> Self {
         Self(
             Sha256::new()
@@ -295,10 +306,73 @@ impl Store {
         })
     }
 
-    /// Drops counters whose window has passed.
-    pub fn prune_throttle(&self, window: i64, now: Timestamp) -> Result<(), StoreError> {
-        self.write(|tx| prune(tx, window, now))
+    /// Drops counters whose window has passed: sign-in failures after
+    /// `window`, request quotas after theirs.
+    pub fn prune_throttle(
+        &self,
+        window: i64,
+        request_window: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            prune(tx, tables::SIGN_IN_THROTTLE, window, now)?;
+            prune(tx, tables::REQUEST_THROTTLE, request_window, now)
+        })
     }
+}
+
+/// Whether a request that costs a mail still fits its quotas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quota {
+    /// Counted; go ahead.
+    Allowed,
+    /// A quota is used up for this many more seconds; nothing was counted.
+    Exhausted { retry_after: i64 },
+}
+
+/// Counts one request on every counter of `limits`, unless one of them has
+/// reached its limit in the current window. Runs inside the write
+/// transaction of the request itself, so concurrent requests can't both
+/// take the last place.
+pub(super) fn spend_quota(
+    tx: &WriteTransaction,
+    limits: &[Limit],
+    window: i64,
+    now: Timestamp,
+) -> Result<Quota, StoreError> {
+    let mut table = tx.open_table(tables::REQUEST_THROTTLE)?;
+    let mut records = Vec::with_capacity(limits.len());
+    for limit in limits {
+        let found = ThrottleRecord::from_found(table.get(limit.key.as_bytes().as_slice())?)?;
+        records.push(current(found, window, now));
+    }
+    let retry_after = limits
+        .iter()
+        .zip(&records)
+        .filter(|(limit, record)| record.failures >= limit.max)
+        .map(|(_, record)| (record.window_start + window - now).max(1))
+        .max();
+    if let Some(retry_after) = retry_after {
+        return Ok(Quota::Exhausted { retry_after });
+    }
+    for (limit, mut record) in limits.iter().zip(records) {
+        record.failures = record.failures.saturating_add(1);
+        table.insert(
+            limit.key.as_bytes().as_slice(),
+            record.to_bytes().as_slice(),
+        )?;
+    }
+    Ok(Quota::Allowed)
+}
+
+/// Forgets the failed sign-ins counted against `key`.
+pub(super) fn clear_sign_in_failures(
+    tx: &WriteTransaction,
+    key: ThrottleKey,
+) -> Result<(), StoreError> {
+    tx.open_table(tables::SIGN_IN_THROTTLE)?
+        .remove(key.as_bytes().as_slice())?;
+    Ok(())
 }
 
 /// Name of the device cookie key in [`tables::SECRETS`].
@@ -313,8 +387,13 @@ pub(super) fn ensure_device_key(tx: &WriteTransaction) -> Result<(), StoreError>
     Ok(())
 }
 
-fn prune(tx: &WriteTransaction, window: i64, now: Timestamp) -> Result<(), StoreError> {
-    let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+fn prune(
+    tx: &WriteTransaction,
+    table: redb::TableDefinition<&[u8], &[u8]>,
+    window: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut table = tx.open_table(table)?;
     table.retain(|_, value| {
         ThrottleRecord::from_bytes(value).is_ok_and(|r| now - r.window_start < window)
     })?;

@@ -11,8 +11,10 @@ use std::cell::Cell;
 
 use redb::WriteTransaction;
 
+use super::throttle::{self, Limit, Quota, ThrottleKey};
 use super::{
-    Store, StoreError, ThrottleKey, audit, outbox, sessions, settings, tables, two_factor, users,
+    OneTimeToken, Store, StoreError, TokenPurpose, audit, one_time_tokens, outbox, sessions,
+    settings, two_factor, users,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::{
@@ -128,10 +130,7 @@ impl Txn<'_> {
 
     /// Forgets the failures counted against `key` (after a success it vouches for).
     pub fn clear_throttle(&self, key: ThrottleKey) -> Result<(), StoreError> {
-        self.tx
-            .open_table(tables::SIGN_IN_THROTTLE)?
-            .remove(key.as_bytes().as_slice())?;
-        Ok(())
+        throttle::clear_sign_in_failures(self.tx, key)
     }
 
     /// Sets the user's last sign-in time.
@@ -142,6 +141,45 @@ impl Txn<'_> {
     /// Ends every session of `user`; returns how many there were.
     pub fn end_sessions_of_user(&self, user: UserId) -> Result<usize, StoreError> {
         sessions::remove_sessions_of_user(self.tx, user)
+    }
+
+    /// Every active Global Administrator, by id.
+    pub fn active_global_administrators(&self) -> Result<Vec<User>, StoreError> {
+        Ok(users::all_users_for_update(self.tx)?
+            .into_iter()
+            .filter(|u| u.is_active() && u.is_global_administrator())
+            .collect())
+    }
+
+    /// Stores a one-time link, voiding the user's older links of the same purpose.
+    pub fn issue_token(&self, hash: TokenHash, token: &OneTimeToken) -> Result<(), StoreError> {
+        one_time_tokens::issue(self.tx, hash, token)
+    }
+
+    /// Spends a one-time link: `LinkInvalid` unless it exists, has `purpose`
+    /// and has not expired. Rolled back with the rest if the action fails.
+    pub fn take_token(
+        &self,
+        hash: TokenHash,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<OneTimeToken, StoreError> {
+        one_time_tokens::take(self.tx, hash, purpose, now)
+    }
+
+    /// Voids every link of `purpose` that `user` holds.
+    pub fn void_tokens(&self, user: UserId, purpose: TokenPurpose) -> Result<(), StoreError> {
+        one_time_tokens::remove_tokens_of(self.tx, user, purpose)
+    }
+
+    /// Counts a request against `limits`, or says how long they are used up.
+    pub fn spend_quota(
+        &self,
+        limits: &[Limit],
+        window: i64,
+        now: Timestamp,
+    ) -> Result<Quota, StoreError> {
+        throttle::spend_quota(self.tx, limits, window, now)
     }
 
     pub fn modify_account_settings(

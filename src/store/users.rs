@@ -88,6 +88,15 @@ pub(super) fn read_user_for_update(
     User::from_found(tx.open_table(tables::USERS)?.get(id)?)
 }
 
+/// Every user, read inside a write transaction.
+pub(super) fn all_users_for_update(tx: &WriteTransaction) -> Result<Vec<User>, StoreError> {
+    let table = tx.open_table(tables::USERS)?;
+    table
+        .iter()?
+        .map(|entry| User::from_bytes(entry?.1.value()))
+        .collect()
+}
+
 pub(super) fn user_by_email_for_update(
     tx: &WriteTransaction,
     email: &str,
@@ -124,6 +133,7 @@ pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, S
         roles: new.roles,
         created_at: new.created_at,
         last_sign_in_at: None,
+        deletion_requested_at: None,
     };
     tx.open_table(tables::USERS)?
         .insert(user.id, user.to_bytes().as_slice())?;

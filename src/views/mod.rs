@@ -5,9 +5,12 @@
 //! the same fragments in the layout, so both paths render identical HTML.
 
 pub mod components;
+pub mod deletion;
+pub mod email_change;
 pub mod errors;
 pub mod icons;
 pub mod layout;
+pub mod password;
 pub mod profile;
 pub mod qr;
 pub mod reauthentication;

@@ -9,6 +9,7 @@ use super::layout::card;
 use super::sessions::sessions_card;
 use super::{Chrome, page};
 use crate::accounts::FieldErrors;
+use crate::accounts::email_change::PendingEmailChange;
 use crate::accounts::profile::ProfileForm;
 use crate::accounts::sessions::SessionSummary;
 use crate::domain::{TwoFactorStatus, User, time};
@@ -17,7 +18,10 @@ use crate::domain::{TwoFactorStatus, User, time};
 pub struct ProfileView<'a> {
     pub user: &'a User,
     pub can_edit: bool,
-    pub saved: bool,
+    /// A message about what just happened (saved, link sent, request made).
+    pub notice: Option<(Tone, String)>,
+    /// A new address waiting for its confirmation link to be opened.
+    pub pending_email: Option<&'a PendingEmailChange>,
     /// The user's 2FA, when it is on.
     pub two_factor: Option<TwoFactorStatus>,
     /// The user's sessions, for the *Your sessions* card.
@@ -39,6 +43,12 @@ pub fn profile_page(chrome: &Chrome<'_>, view: &ProfileView<'_>, details: Markup
             }
             (details)
             @if user.is_local() { (two_factor_section(view.two_factor.as_ref())) }
+            @if let Some(at) = user.deletion_requested_at {
+                p.deletion-requested #deletion-requested {
+                    "You asked for this account to be deleted on " (time::display(at))
+                    ". The Global Administrators were told; the account stays until one of them deletes it."
+                }
+            }
             div.profile-actions {
                 @if user.is_local() {
                     @if view.two_factor.is_none() {
@@ -46,7 +56,10 @@ pub fn profile_page(chrome: &Chrome<'_>, view: &ProfileView<'_>, details: Markup
                     }
                     a.button href=(forgot_password_link(user)) { "Change password" }
                 }
-                a.button.danger-outline href="/profile/delete" { "Delete user account" }
+                // With JavaScript the question opens as a dialog over
+                // this page; without, the link leads to the same question.
+                a.button.danger-outline href="/profile/delete" data-hx-get="/profile/delete"
+                    data-hx-target="body" data-hx-swap="beforeend" { "Delete user account" }
                 form.inline method="post" action="/signout" {
                     (csrf_field(chrome.csrf))
                     button.button type="submit" { "Log out" }
@@ -120,12 +133,20 @@ pub fn details_fragment(view: &ProfileView<'_>) -> Markup {
                 }
             }
             div aria-live="polite" {
-                @if view.saved { (notice(Tone::Success, "Your details were saved.")) }
+                @if let Some((tone, text)) = &view.notice { (notice(*tone, text)) }
             }
             dl.details {
                 div { dt { "First name" } dd { (user.first_name) } }
                 div { dt { "Last name" } dd { (user.last_name) } }
-                div { dt { "Email" } dd { (user.email) } }
+                div { dt { "Email" } dd {
+                    (user.email)
+                    @if let Some(pending) = view.pending_email {
+                        p.hint #pending-email {
+                            "Changing to " strong { (pending.new_email) } ": open the link we sent there (it works until "
+                            (time::display(pending.expires_at)) ")."
+                        }
+                    }
+                } }
                 div { dt { "Phone" } dd #phone-value {
                     @if let Some(phone) = &user.phone { (phone) } @else { span.muted { "Not set" } }
                 } }
@@ -149,7 +170,7 @@ pub fn edit_fragment(csrf: &str, form: &ProfileForm, errors: &FieldErrors) -> Ma
             (Field::new("first_name", "First name", &form.first_name).autocomplete("given-name").render(errors))
             (Field::new("last_name", "Last name", &form.last_name).autocomplete("family-name").render(errors))
             (Field::new("email", "Email", email).kind("email").autocomplete("email")
-                .readonly("Changing your email address is not available yet.").render(errors))
+                .hint("A new address is sent a confirmation link; it becomes yours when you open it.").render(errors))
             (Field::new("phone", "Phone", &form.phone).kind("tel").autocomplete("tel").optional().render(errors))
             div.form-actions {
                 button.button.primary type="submit" { "Save" }

@@ -5,17 +5,28 @@ use maud::{Markup, html};
 use super::components::{Switch, Tone, csrf_field, notice};
 use super::layout::card;
 use super::{Chrome, page};
-use crate::domain::AccountSettings;
+use crate::accounts::outgoing_mail::OutboxOverview;
+use crate::domain::{AccountSettings, time};
+use crate::store::{MailStatus, OutboxMessage};
 
-pub fn settings_page(chrome: &Chrome<'_>, settings: &AccountSettings, saved: bool) -> Markup {
+/// The settings form, then `more` (the *Outgoing mail* card).
+pub fn settings_page(
+    chrome: &Chrome<'_>,
+    settings: &AccountSettings,
+    saved: bool,
+    more: Markup,
+) -> Markup {
     page(
         chrome,
         "Settings",
-        card(
-            "Settings",
-            html! {},
-            settings_form(chrome.csrf, settings, saved),
-        ),
+        html! {
+            (card(
+                "Settings",
+                html! {},
+                settings_form(chrome.csrf, settings, saved),
+            ))
+            (more)
+        },
     )
 }
 
@@ -50,5 +61,128 @@ pub fn settings_form(csrf: &str, settings: &AccountSettings, saved: bool) -> Mar
                 button.button.primary type="submit" { "Save" }
             }
         }
+    }
+}
+
+/// The *Outgoing mail* card: where mail goes, the outbox with each
+/// message's state, and *Send test email*. Its own function (and its own
+/// fragment for htmx) so it stays apart from the settings form.
+pub fn outgoing_mail_card(
+    csrf: &str,
+    overview: &OutboxOverview,
+    test: Option<&OutboxMessage>,
+) -> Markup {
+    let counts = overview.counts;
+    html! {
+        section #outgoing-mail .card aria-labelledby="outgoing-mail-title" {
+            div.card-header {
+                h2 #outgoing-mail-title { "Outgoing mail" }
+                div.card-actions {
+                    form.inline method="post" action="/account/settings/test-email"
+                        data-hx-post="/account/settings/test-email" data-hx-target="#outgoing-mail" data-hx-swap="outerHTML" {
+                        (csrf_field(csrf))
+                        button.button type="submit" { "Send test email" }
+                    }
+                }
+            }
+            div.card-body {
+                div aria-live="polite" {
+                    @if let Some(test) = test { (test_notice(test)) }
+                }
+                p { "Mail is " (overview.transport) "." }
+                p.outbox-counts {
+                    span.badge.badge-queued { (counts.queued) " queued" } " "
+                    span.badge.badge-sent { (counts.sent) " sent" } " "
+                    span.badge.badge-failed { (counts.failed) " failed" }
+                }
+                @if overview.recent.is_empty() {
+                    p.muted { "No mail yet." }
+                } @else {
+                    // Focusable so keyboard users can scroll it on a narrow screen.
+                    div.table-wrap role="region" aria-label="Newest messages" tabindex="0" {
+                        table.table {
+                            caption.visually-hidden { "The newest messages, newest first" }
+                            thead { tr {
+                                th scope="col" { "Queued" }
+                                th scope="col" { "To" }
+                                th scope="col" { "Subject" }
+                                th scope="col" { "Status" }
+                                th scope="col" { "Details" }
+                            } }
+                            tbody {
+                                @for message in &overview.recent { (outbox_row(csrf, message)) }
+                            }
+                        }
+                    }
+                    @if counts.queued + counts.sent + counts.failed > overview.recent.len() {
+                        p.hint { "The newest " (overview.recent.len()) " are listed; sent and failed messages are kept for 30 days." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn outbox_row(csrf: &str, message: &OutboxMessage) -> Markup {
+    html! {
+        tr {
+            td { (time::display(message.created_at)) }
+            td.wrap { (message.message.to) }
+            td.wrap { (message.message.subject) }
+            td {
+                @match message.status {
+                    MailStatus::Queued => span.badge.badge-queued { "Queued" },
+                    MailStatus::Sent => span.badge.badge-sent { "Sent" },
+                    MailStatus::Failed => span.badge.badge-failed { "Failed" },
+                }
+            }
+            td.wrap {
+                @match message.status {
+                    MailStatus::Sent => {
+                        @if let Some(at) = message.sent_at { "Sent " (time::display(at)) }
+                        @if let Some(reply) = &message.reply { br; span.muted { (reply) } }
+                    }
+                    MailStatus::Queued => {
+                        @if message.attempts == 0 { "Waiting for its first attempt." }
+                        @else { (message.attempts) " attempt" @if message.attempts != 1 { "s" } " so far." }
+                        @if let Some(error) = &message.last_error { br; span.error-text { "Last error: " (error) } }
+                        @if let (Some(at), true) = (message.next_attempt_at, message.attempts > 0) { br; "Next attempt " (time::display(at)) }
+                    }
+                    MailStatus::Failed => {
+                        @if let Some(error) = &message.last_error { span.error-text { (error) } }
+                        @if message.id > 0 && !message.message.text.is_empty() {
+                            form.inline method="post" action=(format!("/account/settings/outbox/{}/retry", message.id))
+                                data-hx-post=(format!("/account/settings/outbox/{}/retry", message.id))
+                                data-hx-target="#outgoing-mail" data-hx-swap="outerHTML" {
+                                (csrf_field(csrf))
+                                " "
+                                button.link-button type="submit" { "Try again" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn test_notice(test: &OutboxMessage) -> Markup {
+    match (test.status, &test.reply, &test.last_error) {
+        (MailStatus::Sent, reply, _) => notice(
+            Tone::Success,
+            &format!(
+                "Test message sent to {}. The server answered: {}",
+                test.message.to,
+                reply.as_deref().unwrap_or("OK")
+            ),
+        ),
+        (_, _, error) => notice(
+            Tone::Error,
+            &format!(
+                "The test message to {} could not be sent: {}",
+                test.message.to,
+                error.as_deref().unwrap_or("unknown error")
+            ),
+        ),
     }
 }

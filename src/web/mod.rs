@@ -12,6 +12,7 @@ mod csrf;
 mod form;
 mod headers;
 mod pages;
+mod password;
 mod profile;
 mod reauthentication;
 mod render;
@@ -41,15 +42,23 @@ pub use headers::CONTENT_SECURITY_POLICY;
 pub struct SavedQuery {
     #[serde(default)]
     saved: Option<String>,
+    /// `?notice=…`: what a plain form's redirect wants the page to say.
+    #[serde(default)]
+    notice: Option<String>,
 }
 
 impl SavedQuery {
     pub fn saved(&self) -> bool {
         self.saved.is_some()
     }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
 }
 
 use crate::accounts::Accounts;
+use crate::mail::templates::{EMAIL_CONFIRM_PATH, PASSWORD_RESET_PATH};
 
 /// The span every request is traced in: method and path only. The query is
 /// left out because links carry secrets there (`?token=…`), and logs are read
@@ -100,11 +109,33 @@ pub fn router(accounts: Accounts) -> Router {
             "/profile/sessions/signout-others",
             post(sessions::sign_out_others),
         )
-        .route("/profile/delete", get(pages::deletion_request))
-        .route("/password/forgot", get(pages::forgotten_password))
+        .route(
+            "/profile/delete",
+            get(profile::deletion_question).post(profile::request_deletion),
+        )
+        .route(
+            EMAIL_CONFIRM_PATH,
+            get(profile::email_confirmation).post(profile::confirm_email),
+        )
+        .route(
+            "/password/forgot",
+            get(password::forgot).post(password::request),
+        )
+        .route(
+            PASSWORD_RESET_PATH,
+            get(password::reset_form).post(password::reset),
+        )
         .route(
             "/account/settings",
             get(settings::show).post(settings::save),
+        )
+        .route(
+            "/account/settings/test-email",
+            post(settings::send_test_email),
+        )
+        .route(
+            "/account/settings/outbox/{id}/retry",
+            post(settings::retry_mail),
         )
         .route("/account/{section}", get(pages::account_section))
         .route(

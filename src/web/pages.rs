@@ -33,22 +33,6 @@ pub async fn not_found() -> AppError {
     AppError::NotFound
 }
 
-pub async fn deletion_request(s: SignedInCtx) -> Markup {
-    unavailable_page(
-        &s.ctx.chrome(),
-        "Delete user account",
-        "Requests to delete your account go to the Global Administrators from here.",
-    )
-}
-
-pub async fn forgotten_password(Ctx(ctx): Ctx) -> Markup {
-    unavailable_page(
-        &ctx.chrome(),
-        "Forgotten your password?",
-        "Password resets by email link will be requested here.",
-    )
-}
-
 /// The administration screens, each behind its permission.
 pub async fn account_section(
     s: SignedInCtx,

@@ -18,7 +18,7 @@ use crate::views::setup::setup_page;
 #[derive(Deserialize)]
 pub struct TokenQuery {
     #[serde(default)]
-    token: String,
+    pub(super) token: String,
 }
 
 #[derive(Deserialize)]

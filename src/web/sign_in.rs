@@ -41,6 +41,9 @@ pub struct CodeForm {
 pub struct NextQuery {
     #[serde(default)]
     pub next: String,
+    /// `?notice=…` after a reset or an email change elsewhere.
+    #[serde(default)]
+    notice: String,
 }
 
 pub async fn show(
@@ -58,7 +61,17 @@ pub async fn show(
             "There are no accounts yet. Open the one-time set-up link from the server's log to create the first administrator.",
         ))
     } else {
-        next.map(|_| (Tone::Info, "Please sign in to continue."))
+        match query.notice.as_str() {
+            "password_changed" => Some((
+                Tone::Success,
+                "Your password was changed and every session of your account was ended. Sign in with the new password.",
+            )),
+            "email_changed" => Some((
+                Tone::Success,
+                "Your email address was changed. Sign in with the new address.",
+            )),
+            _ => next.map(|_| (Tone::Info, "Please sign in to continue.")),
+        }
     };
     Ok(sign_in_page(&ctx.chrome(), "", next, message).into_response())
 }

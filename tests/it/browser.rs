@@ -1,6 +1,7 @@
 //! End to end in headless Chromium (Debian's `chromium` and `chromium-driver`):
 //! sign in, edit the phone number in place, and see it survive a reload; set
-//! 2FA up and sign in again with a code. Screenshots of each page go to
+//! 2FA up and sign in again with a code; reset a forgotten password by the
+//! mailed link, ask for an email change and a deletion. Screenshots go to
 //! `target/screenshots/`.
 
 use std::path::PathBuf;
@@ -84,6 +85,19 @@ impl Driver {
 
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// A screenshot of one element (all of it, however long the page).
+    async fn screenshot_of(&self, css: &str, name: &str) {
+        let png = self
+            .wait_for(css)
+            .await
+            .screenshot()
+            .await
+            .expect("screenshot");
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
@@ -341,5 +355,96 @@ async fn set_up_2fa_then_sign_in_again_with_a_code() {
             .as_str()
             .ends_with("/profile")
     );
+    driver.stop().await;
+}
+
+/// Polls a script until it returns true (bounded).
+async fn wait_until(driver: &Driver, script: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let done = driver.client.execute(script, vec![]).await.unwrap();
+        if done == json!(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never true: {script}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgotten_password_by_mail_then_sign_in_with_the_new_one() {
+    const NEW_PASSWORD: &str = "quiet lantern orchard 4412";
+    let smtp = crate::smtp::SmtpReceiver::start().await;
+    let app = TestApp::spawn_with(|c| smtp.configure(c)).await;
+    app.user("emma@example.com", true).await;
+    let driver = Driver::start(1280, 900).await;
+    let c = &driver.client;
+
+    c.goto(&app.url("/signin")).await.unwrap();
+    driver.click("a[href='/password/forgot']").await;
+    type_into(&driver, "#field-email", "emma@example.com").await;
+    driver.screenshot("password-forgot").await;
+    driver.click("#password-forgot button[type=submit]").await;
+    driver.wait_for("#password-forgot .notice-success").await;
+    driver.screenshot("password-forgot-sent").await;
+
+    let mail = smtp.wait_for("emma@example.com").await;
+    let link = mail
+        .links()
+        .into_iter()
+        .find(|l| l.contains("/password/reset?token="))
+        .expect("a reset link");
+    c.goto(&link).await.unwrap();
+    type_into(&driver, "#field-password", "password1234").await;
+    type_into(&driver, "#field-password_confirm", "password1234").await;
+    driver.click("#password-reset button[type=submit]").await;
+    driver.wait_for("#field-password-error").await;
+    driver.screenshot("password-reset-error").await;
+
+    type_into(&driver, "#field-password", NEW_PASSWORD).await;
+    type_into(&driver, "#field-password_confirm", NEW_PASSWORD).await;
+    driver.click("#password-reset button[type=submit]").await;
+    driver.wait_for(".notice-success").await;
+    assert!(c.current_url().await.unwrap().as_str().contains("/signin"));
+    driver.screenshot("signin-after-reset").await;
+    type_into(&driver, "#field-email", "emma@example.com").await;
+    type_into(&driver, "#field-password", NEW_PASSWORD).await;
+    driver.click("button[type=submit]").await;
+    driver.wait_for(".initials-circle").await;
+
+    // A new email address waits for its link.
+    driver.click("a.icon-button.edit").await;
+    type_into(&driver, "#field-email", "emma.new@example.com").await;
+    driver
+        .click("form#profile-details button[type=submit]")
+        .await;
+    driver.wait_for("#pending-email").await;
+    driver.screenshot("profile-email-pending").await;
+    smtp.wait_for("emma.new@example.com").await;
+
+    // Delete user account: a modal dialog; No closes it, Yes asks.
+    driver.click("a[href='/profile/delete']").await;
+    driver.wait_for("dialog#deletion-dialog[open]").await;
+    driver.screenshot("deletion-dialog").await;
+    driver.click("dialog [data-close-dialog]").await;
+    wait_until(&driver, "return document.querySelector('dialog') === null;").await;
+    driver.click("a[href='/profile/delete']").await;
+    driver
+        .click("dialog#deletion-dialog[open] button[type=submit]")
+        .await;
+    driver.wait_for("#deletion-requested").await;
+    driver.screenshot("profile-deletion-requested").await;
+    // Reset, password changed, email-change notice, deletion request.
+    smtp.wait_for_nth("emma@example.com", 4).await;
+
+    // Tall enough to show the whole outbox in the screenshot.
+    c.set_window_size(1280, 1500).await.unwrap();
+    c.goto(&app.url("/account/settings")).await.unwrap();
+    driver.click("#outgoing-mail button[type=submit]").await;
+    driver.wait_for("#outgoing-mail .notice-success").await;
+    driver.screenshot("settings-outbox").await;
+    driver
+        .screenshot_of("#outgoing-mail", "settings-outbox-card")
+        .await;
     driver.stop().await;
 }

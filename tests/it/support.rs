@@ -40,6 +40,11 @@ impl TestApp {
         let mut config =
             Config::from_parts(Path::new("test.toml"), "", Vec::new()).expect("default config");
         config.data_dir = dir.path().join("data");
+        // Mail stays inside the test's folder (the default is relative to
+        // the working directory).
+        config.mail.transport = latchkey::config::MailTransport::File {
+            dir: dir.path().join("outbox"),
+        };
         config.server.listen = addr;
         config.server.public_url = format!("http://{addr}");
         config.sign_in.max_concurrent_hashes = 2;
@@ -78,6 +83,30 @@ impl TestApp {
             .await
             .expect("task")
             .expect("user created")
+    }
+
+    /// Signs `user` in without HTTP: what a use case test needs as its actor.
+    pub async fn signed_in_as(&self, user: &User) -> latchkey::accounts::SignedIn {
+        let origin = latchkey::accounts::sessions::Origin {
+            client: std::net::IpAddr::from([127, 0, 0, 1]),
+            user_agent: "tests".into(),
+        };
+        let token = self
+            .accounts
+            .sessions
+            .create(user.id, latchkey::domain::SessionStage::SignedIn, &origin)
+            .await
+            .expect("session");
+        self.accounts
+            .sessions
+            .resolve(&token.as_text(), std::net::IpAddr::from([127, 0, 0, 1]))
+            .expect("store readable")
+            .expect("live session")
+    }
+
+    /// Where the file transport writes (`TestApp::spawn` uses it).
+    pub fn outbox_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("outbox")
     }
 
     /// The user as stored now.
