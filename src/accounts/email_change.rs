@@ -5,6 +5,10 @@
 //! address, and mails a notice to the old one. The address changes only
 //! when the link is opened and confirmed, and only if no other account has
 //! taken it meanwhile. Asking again voids the older link.
+//!
+//! Asking is a sensitive action (the password or a code confirmed lately,
+//! see `reauthentication`); confirming is not: the link proves the new
+//! mailbox, and is often opened signed out or on another device.
 
 use std::net::IpAddr;
 
@@ -37,8 +41,9 @@ impl Accounts {
 impl EmailChanges<'_> {
     /// Starts changing `user_id`'s address to `new_email`: a user for
     /// themself (while self-service updates are on), anyone else with
-    /// `users.edit`. Returns the address the link went to, or `None` when
-    /// the address is the current one.
+    /// `users.edit`; either way within the actor's re-authentication window.
+    /// Returns the address the link went to, or `None` when the address is
+    /// the current one.
     pub async fn request_email_change(
         &self,
         actor: &SignedIn,
@@ -51,6 +56,8 @@ impl EmailChanges<'_> {
             require(actor, Permission::UsersEdit)?;
         }
         let new_email = parse(new_email)?;
+        // Sensitive for whoever asks (see `reauthentication`).
+        self.accounts.reauthentication().require_recent(actor)?;
         let (mailer, lifetime) = (
             self.accounts.mailer.clone(),
             self.accounts.config.email_change_link_lifetime,

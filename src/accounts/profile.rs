@@ -64,7 +64,8 @@ impl Accounts {
 
     /// Saves the user's own details. A different email address is not
     /// saved but sent a confirmation link (see `email_change`), in the same
-    /// transaction. Invalid input changes nothing.
+    /// transaction, and only within the re-authentication window
+    /// (`ReauthenticationRequired` otherwise). Invalid input changes nothing.
     pub async fn update_own_profile(
         &self,
         who: &SignedIn,
@@ -90,6 +91,12 @@ impl Accounts {
         } else {
             (who.user.email.clone(), Some(email))
         };
+        // A new address is where the next reset link would go: asking for
+        // one needs the password or a code confirmed lately, like the other
+        // sensitive actions. Names and the phone don't.
+        if new_email.is_some() {
+            self.reauthentication().require_recent(who)?;
+        }
         let id = who.user.id;
         let changed = changed_fields(&who.user, &first_name, &last_name, &email, &phone);
         let event = NewEvent::new(AuditAction::ProfileUpdated)

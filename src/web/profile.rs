@@ -9,6 +9,8 @@ use maud::Markup;
 use super::SavedQuery;
 use super::context::{Ctx, SignedInCtx};
 use super::form::Form;
+use super::reauthentication::returning_to;
+use super::return_to;
 use super::setup::TokenQuery;
 use crate::accounts::deletion::DeletionRequest;
 use crate::accounts::email_change::PendingEmailChange;
@@ -96,14 +98,20 @@ pub async fn details(
 }
 
 /// The Edit form: a fragment for htmx, the whole page without JavaScript.
-pub async fn edit(State(accounts): State<Accounts>, s: SignedInCtx) -> Result<Markup, AppError> {
+/// `?first_name=…&email=…` fills it with what was typed before a detour
+/// through re-authentication (see [`edit_again`]).
+pub async fn edit(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    Query(typed): Query<ProfileForm>,
+) -> Result<Markup, AppError> {
     accounts.require_own_profile_editing(&s.viewer)?;
-    edit_view(
-        &accounts,
-        &s,
-        &ProfileForm::from_user(&s.viewer.user),
-        &FieldErrors::default(),
-    )
+    let form = if typed.email.is_some() {
+        typed
+    } else {
+        ProfileForm::from_user(&s.viewer.user)
+    };
+    edit_view(&accounts, &s, &form, &FieldErrors::default())
 }
 
 pub async fn save(
@@ -143,7 +151,25 @@ pub async fn save(
             edit_view(&accounts, &s, &form, &errors)?,
         )
             .into_response()),
-        Err(other) => Err(other.into()),
+        Err(other) => Err(returning_to(other, &edit_again(&form))),
+    }
+}
+
+/// Where a save that needs re-authentication first (a new email address)
+/// comes back to: the Edit form holding what was typed, to save again. The
+/// plain form when the values are too long to carry in a return address.
+fn edit_again(form: &ProfileForm) -> String {
+    let query = serde_urlencoded::to_string([
+        ("first_name", form.first_name.as_str()),
+        ("last_name", form.last_name.as_str()),
+        ("email", form.email.as_deref().unwrap_or_default()),
+        ("phone", form.phone.as_str()),
+    ])
+    .unwrap_or_default();
+    let page = format!("/profile/edit?{query}");
+    match return_to::safe(&page) {
+        Some(_) => page,
+        None => "/profile/edit".to_owned(),
     }
 }
 

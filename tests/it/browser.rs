@@ -412,9 +412,26 @@ async fn forgotten_password_by_mail_then_sign_in_with_the_new_one() {
     driver.click("button[type=submit]").await;
     driver.wait_for(".initials-circle").await;
 
-    // A new email address waits for its link.
+    // A new email address asks for the password first, comes back to the
+    // form as typed, then waits for its link.
     driver.click("a.icon-button.edit").await;
     type_into(&driver, "#field-email", "emma.new@example.com").await;
+    driver
+        .click("form#profile-details button[type=submit]")
+        .await;
+    driver
+        .wait_for("form[action='/reauthenticate'] #field-password")
+        .await;
+    driver.screenshot("reauthenticate-email-change").await;
+    type_into(&driver, "#field-password", NEW_PASSWORD).await;
+    driver
+        .click("form[action='/reauthenticate'] button[type=submit]")
+        .await;
+    let email = driver.wait_for("form#profile-details #field-email").await;
+    assert_eq!(
+        email.prop("value").await.unwrap().as_deref(),
+        Some("emma.new@example.com")
+    );
     driver
         .click("form#profile-details button[type=submit]")
         .await;

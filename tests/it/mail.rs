@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 
 use crate::smtp::{SmtpReceiver, configure_smtp};
 use crate::support::{Client, PASSWORD, TestApp, csrf_of, free_port, location};
+use crate::two_factor::reauthenticate;
 
 const NEW_PASSWORD: &str = "quiet lantern orchard 4412";
 
@@ -601,19 +602,28 @@ async fn a_deletion_request_mails_each_active_global_administrator_once() {
 async fn an_email_change_takes_effect_only_when_its_link_is_opened() {
     let (app, smtp) = app_with_mail().await;
     let browser = app.signed_in("emma@example.com", false).await;
+    let fields = [
+        ("first_name", "Emma"),
+        ("last_name", "Wright"),
+        ("email", "emma.new@example.com"),
+        ("phone", ""),
+    ];
+    // Signing in is not confirming: htmx is sent to confirm the password
+    // first, and nothing is saved or sent meanwhile.
     let csrf = csrf_of(&browser.get_text("/profile/edit").await);
-    let saved = browser
-        .htmx_post(
-            "/profile",
-            &csrf,
-            &[
-                ("first_name", "Emma"),
-                ("last_name", "Wright"),
-                ("email", "emma.new@example.com"),
-                ("phone", ""),
-            ],
-        )
-        .await;
+    let stale = browser.htmx_post("/profile", &csrf, &fields).await;
+    assert_eq!(stale.status(), StatusCode::NO_CONTENT);
+    let to = stale.headers()["HX-Redirect"].to_str().unwrap();
+    assert!(
+        to.starts_with("/reauthenticate?next=%2Fprofile%2Fedit%3F"),
+        "{to}"
+    );
+    assert_eq!(events(&app, AuditAction::EmailChangeRequested), 0);
+    assert!(app.accounts.store.outbox(10).unwrap().is_empty());
+    reauthenticate(&browser).await;
+
+    let csrf = csrf_of(&browser.get_text("/profile/edit").await);
+    let saved = browser.htmx_post("/profile", &csrf, &fields).await;
     assert_eq!(saved.status(), StatusCode::OK);
     let fragment = saved.text().await.unwrap();
     assert!(
@@ -696,10 +706,120 @@ async fn an_email_change_takes_effect_only_when_its_link_is_opened() {
 }
 
 #[tokio::test]
+async fn a_new_email_address_waits_for_re_authentication_and_the_form_comes_back() {
+    let (app, smtp) = app_with_mail().await;
+    let browser = app.signed_in("emma@example.com", false).await;
+    let fields = [
+        ("first_name", "Emma"),
+        ("last_name", "Wright-Hale"),
+        ("email", "emma.new@example.com"),
+        ("phone", "+44 20 7946 0018"),
+    ];
+    // Without JavaScript: to the confirmation page, returning to the Edit
+    // form with what was typed. Nothing is saved, not even the name.
+    let stale = browser.submit("/profile/edit", "/profile", &fields).await;
+    assert_eq!(stale.status(), StatusCode::SEE_OTHER);
+    let to = location(&stale).to_owned();
+    let next = to
+        .strip_prefix("/reauthenticate?next=")
+        .map(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("next={q}")).unwrap()[0]
+                .1
+                .clone()
+        })
+        .unwrap_or_else(|| panic!("{to}"));
+    assert!(next.starts_with("/profile/edit?"), "{next}");
+    let emma = app.stored_user("emma@example.com");
+    assert_eq!(emma.last_name.to_string(), "Wright");
+    assert!(emma.phone.is_none());
+    assert_eq!(events(&app, AuditAction::EmailChangeRequested), 0);
+    assert!(app.accounts.store.outbox(10).unwrap().is_empty());
+
+    // A wrong password leaves it so; the right one returns to the form.
+    let page = browser.get_text(&to).await;
+    let wrong = browser
+        .post_raw(
+            "/reauthenticate",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("password", "not the password"),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let confirmed = browser
+        .post_raw(
+            "/reauthenticate",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&confirmed), next);
+    let form = browser.get_text(&next).await;
+    for typed in [
+        r#"value="emma.new@example.com""#,
+        r#"value="Wright-Hale""#,
+        r#"value="+44 20 7946 0018""#,
+    ] {
+        assert!(form.contains(typed), "{typed} in {form}");
+    }
+
+    // Saved again within the window: the link goes out, the address waits.
+    let saved = browser.submit(&next, "/profile", &fields).await;
+    assert_eq!(location(&saved), "/profile?notice=email_link_sent");
+    let emma = app.stored_user("emma@example.com");
+    assert_eq!(emma.last_name.to_string(), "Wright-Hale");
+    let link = smtp
+        .wait_for("emma.new@example.com")
+        .await
+        .link_to("/profile/email/confirm?token=");
+    assert!(
+        browser
+            .get_text("/profile")
+            .await
+            .contains(r#"id="pending-email""#)
+    );
+    let token = link.split("token=").nth(1).unwrap();
+    let confirmed = browser
+        .post_raw(
+            "/profile/email/confirm",
+            &[
+                ("csrf", &csrf_of(&browser.get_text(&link).await)),
+                ("token", token),
+            ],
+        )
+        .await;
+    assert_eq!(location(&confirmed), "/profile?notice=email_changed");
+    assert_eq!(app.stored_user("emma.new@example.com").id, emma.id);
+
+    // Names and the phone alone never ask.
+    let other = app.signed_in("ada@example.com", false).await;
+    let plain = other
+        .submit(
+            "/profile/edit",
+            "/profile",
+            &[
+                ("first_name", "Ada"),
+                ("last_name", "Byron"),
+                ("email", "ADA@example.com"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&plain), "/profile?saved=1");
+}
+
+#[tokio::test]
 async fn an_email_change_is_refused_when_the_address_is_taken_first() {
     let (app, smtp) = app_with_mail().await;
     app.user("taken@example.com", false).await;
     let browser = app.signed_in("emma@example.com", false).await;
+    reauthenticate(&browser).await;
     // Taken already: a message beside the field, nothing sent.
     let refused = browser
         .submit(
@@ -767,7 +887,19 @@ async fn an_administrator_changes_another_users_email_by_link_too() {
         "{forbidden:?}"
     );
 
-    let as_admin = app.signed_in_as(&admin).await;
+    // An administrator too confirms their password first.
+    let mut as_admin = app.signed_in_as(&admin).await;
+    let stale = changes
+        .request_email_change(&as_admin, emma.id, "emma.new@example.com")
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(latchkey::accounts::AccountsError::ReauthenticationRequired)
+        ),
+        "{stale:?}"
+    );
+    as_admin.session.reauthenticated_at = Some(time::now());
     let sent = changes
         .request_email_change(&as_admin, emma.id, "emma.new@example.com")
         .await

@@ -143,7 +143,7 @@ async fn cookie_works(app: &TestApp, cookie: &str) -> bool {
 }
 
 /// Confirms the password for sensitive actions.
-async fn reauthenticate(client: &Client) {
+pub async fn reauthenticate(client: &Client) {
     let confirmed = client
         .submit(
             "/reauthenticate",
