@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 
 use crate::smtp::{SmtpReceiver, configure_smtp};
 use crate::support::{Client, PASSWORD, TestApp, csrf_of, free_port, location};
-use crate::two_factor::reauthenticate;
+use crate::two_factor::{reauthenticate, set_up};
 
 const NEW_PASSWORD: &str = "quiet lantern orchard 4412";
 
@@ -812,6 +812,54 @@ async fn a_new_email_address_waits_for_re_authentication_and_the_form_comes_back
         )
         .await;
     assert_eq!(location(&plain), "/profile?saved=1");
+}
+
+#[tokio::test]
+async fn after_a_reset_the_next_sign_in_still_asks_for_the_code() {
+    let (app, smtp) = app_with_mail().await;
+    let emma = app.user("emma@example.com", false).await;
+    let browser = app.client();
+    browser.sign_in("emma@example.com", PASSWORD).await;
+    let (mut phone, _codes) = set_up(&browser).await;
+
+    assert_eq!(
+        ask_for_reset(&app, "emma@example.com").await.status(),
+        StatusCode::OK
+    );
+    let link = smtp
+        .wait_for("emma@example.com")
+        .await
+        .link_to("/password/reset?token=");
+    let stranger = app.client();
+    let done = set_password(&stranger, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(location(&done), "/signin?notice=password_changed");
+    // The reset signed no one in and ended the session that set 2FA up;
+    // 2FA is still on.
+    assert_eq!(
+        stranger.get("/profile").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        browser.get("/profile").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(app.accounts.two_factor().status(emma.id).unwrap().is_some());
+    assert_eq!(events(&app, AuditAction::TwoFactorDisabled), 0);
+
+    // The new password is only the first step.
+    let signing_in = stranger.sign_in("emma@example.com", NEW_PASSWORD).await;
+    assert_eq!(signing_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signing_in), "/signin/2fa");
+    assert!(location(&stranger.get("/profile").await).starts_with("/signin/2fa"));
+    let code = stranger
+        .submit(
+            "/signin/2fa",
+            "/signin/2fa",
+            &[("code", &phone.next_code())],
+        )
+        .await;
+    assert_eq!(location(&code), "/profile");
+    assert_eq!(stranger.get("/profile").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
