@@ -45,7 +45,8 @@ pub fn settings_form(csrf: &str, settings: &AccountSettings, saved: bool) -> Mar
                 label: "Enable self-service user profile updates",
                 on: settings.self_service_profile_updates,
                 enabled: true,
-                description: "Local users can edit their own name and phone on their Profile. \
+                description: "Local users can edit their own name, email and phone on their Profile \
+                              (a new email address by confirmation link). \
                               When off, a user with the right permissions updates them in Account › Users.",
             }.render())
             (Switch {

@@ -384,3 +384,95 @@ async fn a_profile_save_never_undoes_a_concurrent_change() {
     let user = app.stored_user("emma@example.com");
     assert_eq!(user.phone.unwrap().as_str(), "+44 20 7946 0039");
 }
+
+/// The `id`s a page uses more than once, and how many `<h1>` it has.
+fn duplicate_ids_and_h1s(html: &str) -> (Vec<String>, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut duplicates = Vec::new();
+    for rest in html.split(" id=\"").skip(1) {
+        let id = rest.split('"').next().unwrap_or_default().to_owned();
+        if !seen.insert(id.clone()) {
+            duplicates.push(id);
+        }
+    }
+    (duplicates, html.matches("<h1").count())
+}
+
+#[tokio::test]
+async fn the_profile_and_settings_hold_both_2fa_and_mail_parts_with_unique_ids() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("admin@example.com", true).await;
+    // Everything the Profile can show at once: 2FA on, a pending address,
+    // a deletion request, more than one session.
+    crate::two_factor::set_up(&admin).await;
+    crate::two_factor::reauthenticate(&admin).await;
+    let moved = admin
+        .submit(
+            "/profile/edit",
+            "/profile",
+            &[
+                ("first_name", "Emma"),
+                ("last_name", "Wright"),
+                ("email", "admin.new@example.com"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&moved), "/profile?notice=email_link_sent");
+    let asked = admin.submit("/profile", "/profile/delete", &[]).await;
+    assert_eq!(location(&asked), "/profile?notice=deletion_requested");
+    let html = admin.get_text("/profile").await;
+    let order = [
+        r#"id="profile-details""#,
+        r#"id="pending-email""#,
+        r#"id="two-factor""#,
+        "New recovery codes",
+        r#"id="deletion-requested""#,
+        "Delete user account",
+        r#"id="sessions""#,
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|part| html.find(part).unwrap_or_else(|| panic!("no {part}")))
+        .collect();
+    assert!(positions.is_sorted(), "{order:?} at {positions:?}");
+    assert_eq!(duplicate_ids_and_h1s(&html), (vec![], 1), "Profile");
+    let dialog = admin
+        .htmx_get("/profile/delete")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (with_dialog, _) = duplicate_ids_and_h1s(&format!("{html}{dialog}"));
+    assert!(with_dialog.is_empty(), "dialog ids {with_dialog:?}");
+
+    // Settings: the Require 2FA switch saves, and the outbox lists the mail.
+    let saved = admin
+        .submit(
+            "/account/settings",
+            "/account/settings",
+            &[
+                ("self_service_profile_updates", "on"),
+                ("require_2fa_for_local_users", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&saved), "/account/settings?saved=1");
+    assert!(
+        app.accounts
+            .store
+            .account_settings()
+            .unwrap()
+            .require_2fa_for_local_users
+    );
+    let html = admin.get_text("/account/settings?saved=1").await;
+    for part in [
+        r#"id="require-2fa""#,
+        r#"id="outgoing-mail""#,
+        "Confirm your new email address",
+        "Send test email",
+    ] {
+        assert!(html.contains(part), "Settings lacks {part}");
+    }
+    assert_eq!(duplicate_ids_and_h1s(&html), (vec![], 1), "Settings");
+}
