@@ -26,9 +26,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+pub use audit::{Cursor, EventPage, EventQuery};
 pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
 pub use outbox::{MailStatus, OutboxMessage};
+pub use roles::NewRole;
 pub use throttle::{Admission, AttemptFinished, Limit, SignInAttempt, ThrottleKey, ThrottleRecord};
 pub use txn::Txn;
 pub use users::NewUser;
@@ -59,6 +61,8 @@ pub enum StoreError {
     LinkInvalid,
     #[error("that email address is already in use")]
     EmailTaken,
+    #[error("another role has that name")]
+    RoleNameTaken,
     #[error("storage failure: {0}")]
     Database(#[from] redb::Error),
     #[error("storage task failed: {0}")]
