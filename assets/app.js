@@ -12,6 +12,13 @@
       if (notice) notice.remove();
       return;
     }
+    var cancel = event.target.closest("dialog [data-dialog-close]");
+    if (cancel) {
+      // In a dialog, Cancel closes it; the link is for pages without script.
+      event.preventDefault();
+      cancel.closest("dialog").close();
+      return;
+    }
     var toggle = event.target.closest("[data-menu-toggle]");
     if (toggle) {
       var open = document.body.classList.toggle("menu-open");
@@ -45,7 +52,34 @@
       field.focus();
       return;
     }
-    var edit = root.querySelector(".icon-button.edit");
-    if (edit) edit.focus();
+    if (root.classList.contains("details-panel")) {
+      var edit = root.querySelector(".icon-button.edit");
+      if (edit) edit.focus();
+      return;
+    }
+    openDialogs();
+    // A dialog's save replaced a list: its notice says what changed.
+    var saved = root.querySelector(".notice-success");
+    if (saved && !document.querySelector("dialog[open]")) {
+      saved.setAttribute("tabindex", "-1");
+      saved.focus();
+    }
   });
+
+  // A dialog htmx swapped in opens as a modal (focus moves into it and
+  // stays there); closing it (Cancel, Escape) removes it, and focus returns
+  // to the control that opened it, or to the notice of what just changed.
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.detail.elt.closest("dialog")) opener = event.detail.elt;
+  });
+  function openDialogs() {
+    document.querySelectorAll("dialog[data-modal]:not([open])").forEach(function (dialog) {
+      dialog.addEventListener("close", function () {
+        dialog.remove();
+        if (opener && document.body.contains(opener)) opener.focus();
+      });
+      dialog.showModal();
+    });
+  }
 })();

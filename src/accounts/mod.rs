@@ -4,8 +4,10 @@
 //! types, check permissions and invariants, and call the store (writes on the
 //! blocking pool). The web layer turns their results into pages.
 
+pub mod audit;
 pub mod hashing;
 pub mod profile;
+pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

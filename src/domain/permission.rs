@@ -51,6 +51,21 @@ impl Permission {
         }
     }
 
+    /// Its name in words, for the role form's switches.
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::UsersView => "View users",
+            Permission::UsersEdit => "Edit users",
+            Permission::UsersInvite => "Invite users",
+            Permission::UsersDelete => "Delete users",
+            Permission::UsersAssignRoles => "Assign roles",
+            Permission::UsersDisable2fa => "Turn off users' 2FA",
+            Permission::RolesManage => "Manage roles",
+            Permission::SettingsManage => "Manage settings",
+            Permission::AuditView => "View the audit log",
+        }
+    }
+
     /// What holding the permission lets a person do, for the role form.
     pub fn description(self) -> &'static str {
         match self {

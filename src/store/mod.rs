@@ -131,6 +131,20 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
+    /// [`Store::blocking`] for work that may refuse with its caller's own
+    /// error (a rule checked inside a [`Store::transact`]).
+    pub async fn blocking_or<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
     /// Notified after every commit that queued mail (see [`Store::transact`]).
     pub fn mail_queued(&self) -> Arc<tokio::sync::Notify> {
         self.mail_queued.clone()

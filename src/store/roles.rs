@@ -75,16 +75,16 @@ impl Txn<'_> {
     }
 
     /// Deletes a role and takes it from every user who holds it; returns the
-    /// role as it was and the ids of those users.
-    pub fn delete_role(&self, id: RoleId) -> Result<(Role, Vec<UserId>), StoreError> {
+    /// role as it was and those users as they are now.
+    pub fn delete_role(&self, id: RoleId) -> Result<(Role, Vec<User>), StoreError> {
         let role = Role::from_found(self.tx.open_table(tables::ROLES)?.remove(id)?)?
             .ok_or(StoreError::NotFound("role"))?;
-        let holders = holders_of(self.tx, id)?;
-        for user in &holders {
-            self.modify_user::<StoreError>(*user, |u| {
+        let mut holders = Vec::new();
+        for user in holders_of(self.tx, id)? {
+            holders.push(self.modify_user::<StoreError>(user, |u| {
                 u.roles.retain(|r| *r != id);
                 Ok(())
-            })?;
+            })?);
         }
         Ok((role, holders))
     }
@@ -212,7 +212,8 @@ mod tests {
             .transact::<_, StoreError>(|t| t.delete_role(OPERATOR))
             .unwrap();
         assert_eq!(role.name.as_str(), "Operator");
-        assert_eq!(holders, [user.id]);
+        assert_eq!(holders.len(), 1);
+        assert_eq!(holders[0].roles, [GLOBAL_ADMINISTRATOR]);
         assert_eq!(
             store.user(user.id).unwrap().unwrap().roles,
             [GLOBAL_ADMINISTRATOR]

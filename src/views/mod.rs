@@ -4,11 +4,14 @@
 //! screen's fragment functions are what htmx swaps in; its page functions wrap
 //! the same fragments in the layout, so both paths render identical HTML.
 
+pub mod audit;
 pub mod components;
+pub mod csv;
 pub mod errors;
 pub mod icons;
 pub mod layout;
 pub mod profile;
+pub mod roles;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
