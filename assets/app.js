@@ -80,6 +80,10 @@
         if (opener && document.body.contains(opener)) opener.focus();
       });
       dialog.showModal();
+      // Browsers differ on what showModal focuses: choose the first field.
+      var first = dialog.querySelector("[aria-invalid=true]") ||
+        dialog.querySelector("input:not([type=hidden]):not([readonly]), button");
+      if (first) first.focus();
     });
   }
 })();

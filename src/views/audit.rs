@@ -137,7 +137,7 @@ fn event_row(event: &AuditEvent) -> Markup {
     html! {
         tr {
             td.nowrap { time datetime=(time::rfc3339(event.at)) { (time::display(event.at)) } }
-            td { (event.action.label()) }
+            td.action-cell { (event.action.label()) }
             td.party-cell { (party(event.actor.as_ref(), "System")) }
             td.party-cell { (party(event.subject.as_ref(), "—")) }
             td.detail-cell { (event.detail) }

@@ -278,7 +278,7 @@ impl Pager<'_> {
 /// JavaScript, a dialog fetched into `#dialog-slot` with it.
 pub fn icon_action(href: &str, label: &str, class: &str, icon: Markup) -> Markup {
     html! {
-        a.icon-button class=(class) href=(href) aria-label=(label) title=(label)
+        a class=(format!("icon-button {class}")) href=(href) aria-label=(label) title=(label)
             data-hx-get=(href) data-hx-target="#dialog-slot" data-hx-swap="innerHTML" { (icon) }
     }
 }
@@ -320,5 +320,5 @@ pub fn dialog_or_page(chrome: &super::Chrome<'_>, htmx: bool, title: &str, body:
 
 /// A small label in a table cell (a permission's name, "Built in").
 pub fn badge(text: &str, class: &str) -> Markup {
-    html! { span.badge class=(class) { (text) } }
+    html! { span class=(format!("badge {class}")) { (text) } }
 }
