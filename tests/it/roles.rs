@@ -288,6 +288,19 @@ async fn dialogs_swap_the_list_through_htmx_and_keep_errors_in_the_dialog() {
         by_description.contains("<html"),
         "a whole page without htmx"
     );
+    // htmx restoring a page it did not keep (search pushed to the address) gets the page.
+    let restored = admin
+        .http
+        .get(app.url("/account/roles?q=oper"))
+        .header("HX-Request", "true")
+        .header("HX-History-Restore-Request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(restored.contains("<html"), "a whole page");
     let none = admin.get_text("/account/roles?q=zebra").await;
     assert!(none.contains("No role matches “zebra”."));
 
