@@ -225,7 +225,7 @@ pub fn data_table(caption: &str, columns: &[Column], rows: Vec<Markup>, empty: &
                 thead {
                     tr {
                         @for column in columns {
-                            th scope="col" class=(column.class) {
+                            th scope="col" class=[(!column.class.is_empty()).then_some(column.class)] {
                                 @if column.hidden_label { span.visually-hidden { (column.label) } }
                                 @else { (column.label) }
                             }
@@ -244,7 +244,8 @@ pub fn data_table(caption: &str, columns: &[Column], rows: Vec<Markup>, empty: &
 }
 
 /// Newer / Older links under a paged table; each is a link (a page without
-/// JavaScript) that htmx follows into `target`. A missing side shows greyed.
+/// JavaScript) that htmx follows into `target`. Shown only when there is
+/// another page.
 pub struct Pager<'a> {
     pub newer: Option<String>,
     pub older: Option<String>,
@@ -259,7 +260,8 @@ impl Pager<'_> {
                     a.button href=(href) rel=(rel) data-hx-get=(href) data-hx-target=(self.target)
                         data-hx-swap="outerHTML" data-hx-replace-url="true" { (label) }
                 } @else {
-                    span.button.disabled aria-disabled="true" { (label) }
+                    // Keeps the other link on its side.
+                    span {}
                 }
             }
         };

@@ -402,5 +402,12 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
         "the address keeps the filter: {address}"
     );
     driver.screenshot("audit-filtered").await;
+
+    // The same form as a page of its own (what a browser without JavaScript gets).
+    c.goto(&app.url(&format!("/account/roles/{}/edit", role.id)))
+        .await
+        .unwrap();
+    driver.wait_for("main form#role-form").await;
+    driver.screenshot("role-form-page").await;
     driver.stop().await;
 }
