@@ -18,6 +18,13 @@
       if (notice) notice.remove();
       return;
     }
+    var cancel = event.target.closest("dialog [data-dialog-close]");
+    if (cancel) {
+      // In a dialog, Cancel closes it; the link is for pages without script.
+      event.preventDefault();
+      cancel.closest("dialog").close();
+      return;
+    }
     var toggle = event.target.closest("[data-menu-toggle]");
     if (toggle) {
       var open = document.body.classList.toggle("menu-open");
@@ -76,26 +83,10 @@
     }
   });
 
-  // A dialog that htmx fetched (data-modal) opens as a modal at once; closed
-  // (No, Escape), it leaves the page and focus goes back to where it was.
-  document.addEventListener("htmx:load", function (event) {
-    var dialog = event.detail.elt;
-    if (!dialog || dialog.tagName !== "DIALOG" || !dialog.hasAttribute("data-modal")) return;
-    if (typeof dialog.showModal !== "function") return;
-    var opener = document.activeElement;
-    dialog.addEventListener("close", function () {
-      dialog.remove();
-      if (opener && opener.focus) opener.focus();
-    });
-    dialog.showModal();
-  });
-
   // After htmx swaps a form in, put the cursor in its first field (or the
   // first field with an error); after it swaps details back, return focus to
   // the edit button, so keyboard users keep their place.
   document.addEventListener("htmx:afterSettle", function (event) {
-    // A dialog placed its own focus.
-    if (document.querySelector("dialog[open]")) return;
     // With outerHTML swaps the event's target is the element replaced: find
     // its successor by id.
     var target = event.detail.target;
@@ -107,7 +98,38 @@
       field.focus();
       return;
     }
-    var edit = root.querySelector(".icon-button.edit");
-    if (edit) edit.focus();
+    if (root.classList.contains("details-panel")) {
+      var edit = root.querySelector(".icon-button.edit");
+      if (edit) edit.focus();
+      return;
+    }
+    openDialogs();
+    // A dialog's save replaced a list: its notice says what changed.
+    var saved = root.querySelector(".notice-success");
+    if (saved && !document.querySelector("dialog[open]")) {
+      saved.setAttribute("tabindex", "-1");
+      saved.focus();
+    }
   });
+
+  // A dialog htmx swapped in opens as a modal (focus moves into it and
+  // stays there); closing it (Cancel, Escape) removes it, and focus returns
+  // to the control that opened it, or to the notice of what just changed.
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.detail.elt.closest("dialog")) opener = event.detail.elt;
+  });
+  function openDialogs() {
+    document.querySelectorAll("dialog[data-modal]:not([open])").forEach(function (dialog) {
+      dialog.addEventListener("close", function () {
+        dialog.remove();
+        if (opener && document.body.contains(opener)) opener.focus();
+      });
+      dialog.showModal();
+      // Browsers differ on what showModal focuses: choose the first field.
+      var first = dialog.querySelector("[autofocus], [aria-invalid=true]") ||
+        dialog.querySelector("input:not([type=hidden]):not([readonly]), button");
+      if (first) first.focus();
+    });
+  }
 })();

@@ -4,6 +4,7 @@
 //! types, check permissions and invariants, and call the store (writes on the
 //! blocking pool). The web layer turns their results into pages.
 
+pub mod audit;
 pub mod deletion;
 pub mod email_change;
 pub mod hashing;
@@ -12,6 +13,7 @@ pub mod outgoing_mail;
 pub mod password_reset;
 pub mod profile;
 pub mod reauthentication;
+pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

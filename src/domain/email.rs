@@ -1,16 +1,11 @@
 //! Email addresses: unique per user, compared without regard to case.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 /// The longest address we accept; SPEC caps invitations at 128 characters and
 /// one limit everywhere keeps the rules easy to state.
 pub const MAX_LEN: usize = 128;
 
 /// A syntactically valid email address, kept as the person typed it (trimmed).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
@@ -44,10 +39,6 @@ impl Email {
         Ok(Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The key under which the address is unique: lower-cased.
     pub fn key(&self) -> String {
         normalize(&self.0)
@@ -60,24 +51,7 @@ pub fn normalize(input: &str) -> String {
     input.trim().to_lowercase()
 }
 
-impl TryFrom<String> for Email {
-    type Error = &'static str;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::newtype::validated_string!(Email);
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,9 @@
 //! First and last names.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 pub const MAX_LEN: usize = 64;
 
 /// A first or last name: 1–64 characters, no control characters, trimmed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonName(String);
 
 impl PersonName {
@@ -26,10 +21,6 @@ impl PersonName {
         Ok(Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The first letter, upper-cased, for the profile initials.
     pub fn initial(&self) -> String {
         self.0
@@ -40,24 +31,7 @@ impl PersonName {
     }
 }
 
-impl TryFrom<String> for PersonName {
-    type Error = &'static str;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<PersonName> for String {
-    fn from(value: PersonName) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for PersonName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::newtype::validated_string!(PersonName);
 
 #[cfg(test)]
 mod tests {

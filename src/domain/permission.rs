@@ -51,6 +51,40 @@ impl Permission {
         }
     }
 
+    /// Its name in words, for the role form's switches.
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::UsersView => "View users",
+            Permission::UsersEdit => "Edit users",
+            Permission::UsersInvite => "Invite users",
+            Permission::UsersDelete => "Delete users",
+            Permission::UsersAssignRoles => "Assign roles",
+            Permission::UsersDisable2fa => "Turn off users' 2FA",
+            Permission::RolesManage => "Manage roles",
+            Permission::SettingsManage => "Manage settings",
+            Permission::AuditView => "View the audit log",
+        }
+    }
+
+    /// What holding the permission lets a person do, for the role form.
+    pub fn description(self) -> &'static str {
+        match self {
+            Permission::UsersView => "See the Users list and each user's page.",
+            Permission::UsersEdit => "Change users' names, email addresses and phone numbers.",
+            Permission::UsersInvite => "Invite new users and resend invitations.",
+            Permission::UsersDelete => "Delete users.",
+            Permission::UsersAssignRoles => "Give roles to users and take them away.",
+            Permission::UsersDisable2fa => "Turn off a user's two-factor authentication.",
+            Permission::RolesManage => "Add, edit, clone and delete roles.",
+            Permission::SettingsManage => "Change the account settings.",
+            Permission::AuditView => "Read and export the audit log.",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     fn bit(self) -> u16 {
         1 << (self as u16)
     }

@@ -1,13 +1,8 @@
 //! Contact phone numbers.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 /// A phone number as people write it: digits with optional `+`, spaces,
 /// dashes, dots and brackets, holding 6 to 15 digits (E.164's maximum).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Phone(String);
 
 impl Phone {
@@ -35,30 +30,9 @@ impl Phone {
         }
         Ok(Self(value.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Phone {
-    type Error = &'static str;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(value: Phone) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::newtype::validated_string!(Phone);
 
 #[cfg(test)]
 mod tests {

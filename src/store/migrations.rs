@@ -272,7 +272,12 @@ mod tests {
             require_2fa_for_local_users: true,
         };
         let store = Store::open(dir.path(), settings).unwrap();
-        let names: Vec<String> = store.roles().unwrap().into_iter().map(|r| r.name).collect();
+        let names: Vec<String> = store
+            .roles()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name.into())
+            .collect();
         assert_eq!(names, ["Global Administrator", "Operator"]);
         assert!(store.device_key().is_ok());
         assert_eq!(store.account_settings().unwrap(), settings);

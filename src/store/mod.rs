@@ -27,9 +27,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+pub use audit::{Cursor, EventPage, EventQuery};
 pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
 pub use outbox::{AttemptOutcome, MailCounts, MailStatus, OutboxMessage};
+pub use roles::NewRole;
 pub use throttle::{
     Admission, AttemptFinished, Limit, Quota, SignInAttempt, ThrottleKey, ThrottleRecord,
 };
@@ -62,6 +64,8 @@ pub enum StoreError {
     LinkInvalid,
     #[error("that email address is already in use")]
     EmailTaken,
+    #[error("another role has that name")]
+    RoleNameTaken,
     #[error("storage failure: {0}")]
     Database(#[from] redb::Error),
     #[error("storage task failed: {0}")]
@@ -123,6 +127,20 @@ impl Store {
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// [`Store::blocking`] for work that may refuse with its caller's own
+    /// error (a rule checked inside a [`Store::transact`]).
+    pub async fn blocking_or<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
     {
         let store = self.clone();
         tokio::task::spawn_blocking(move || f(&store))

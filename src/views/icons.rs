@@ -39,3 +39,43 @@ pub fn logo() -> Markup {
         r#"<circle cx="8" cy="12" r="4.5" fill="none" stroke="currentColor" stroke-width="2"/><path d="M12.5 12H21M18 12v3M21 12v2" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>"#,
     )
 }
+
+/// Delete: a red trash can.
+pub fn trash() -> Markup {
+    svg(
+        "icon-delete",
+        r#"<path d="M4 7h16M10 7V4.5h4V7M6.5 7l1 12.5h9l1-12.5M10 11v5M14 11v5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>"#,
+    )
+}
+
+/// Clone: two overlapping sheets.
+pub fn copy() -> Markup {
+    svg(
+        "icon-clone",
+        r#"<rect x="8.5" y="8.5" width="11" height="11" rx="2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M15.5 8.5V6a1.5 1.5 0 0 0-1.5-1.5H6A1.5 1.5 0 0 0 4.5 6v8A1.5 1.5 0 0 0 6 15.5h2.5" fill="none" stroke="currentColor" stroke-width="1.6"/>"#,
+    )
+}
+
+/// Locked: a padlock, for what can't be changed.
+pub fn lock() -> Markup {
+    svg(
+        "icon-lock",
+        r#"<rect x="5" y="10.5" width="14" height="9.5" rx="2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M8.5 10.5V8a3.5 3.5 0 0 1 7 0v2.5" fill="none" stroke="currentColor" stroke-width="1.6"/>"#,
+    )
+}
+
+/// Add: a plus sign.
+pub fn plus() -> Markup {
+    svg(
+        "icon-plus",
+        r#"<path d="M12 5v14M5 12h14" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/>"#,
+    )
+}
+
+/// Export: an arrow into a tray.
+pub fn download() -> Markup {
+    svg(
+        "icon-download",
+        r#"<path d="M12 4v11M7.5 10.5 12 15l4.5-4.5M5 19.5h14" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"/>"#,
+    )
+}

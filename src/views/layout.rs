@@ -75,7 +75,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                             h2.side-menu-title { "Account" }
                             ul {
                                 @for (label, href, _) in &menu {
-                                    li { a href=(href) aria-current=[(chrome.path == *href).then_some("page")] { (label) } }
+                                    li { a href=(href) aria-current=[in_section(chrome.path, href).then_some("page")] { (label) } }
                                 }
                             }
                         }
@@ -88,6 +88,12 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
             }
         }
     }
+}
+
+/// Whether `path` is the menu entry `href` or a page under it (a role's edit page is in Roles).
+fn in_section(path: &str, href: &str) -> bool {
+    path.strip_prefix(href)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// A card: a titled panel with optional actions in its header.

@@ -4,7 +4,9 @@
 //! screen's fragment functions are what htmx swaps in; its page functions wrap
 //! the same fragments in the layout, so both paths render identical HTML.
 
+pub mod audit;
 pub mod components;
+pub mod csv;
 pub mod deletion;
 pub mod email_change;
 pub mod errors;
@@ -14,6 +16,7 @@ pub mod password;
 pub mod profile;
 pub mod qr;
 pub mod reauthentication;
+pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

@@ -104,10 +104,12 @@ pub async fn load_context(
                 token
             }),
     };
+    // htmx restoring history it did not keep asks for the whole page.
     let htmx = request
         .headers()
         .get("HX-Request")
-        .is_some_and(|v| v.as_bytes() == b"true");
+        .is_some_and(|v| v.as_bytes() == b"true")
+        && !request.headers().contains_key("HX-History-Restore-Request");
     let path = request.uri().path().to_owned();
     let user_agent = request
         .headers()

@@ -1,4 +1,4 @@
-//! A form extractor whose rejections are our styled 4xx pages rather than
+//! Form and query extractors whose rejections are our styled 4xx pages rather than
 //! axum's plain-text ones.
 
 use axum::extract::{FromRequest, Request};
@@ -19,6 +19,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
                 Err(AppError::BadRequest(
                     "The form could not be read. Reload the page and try again.",
                 ))
+            }
+        }
+    }
+}
+
+/// A query-string extractor whose rejections are our styled 400 page.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => {
+                tracing::debug!(%rejection, "query rejected");
+                Err(AppError::BadRequest("The address could not be read."))
             }
         }
     }

@@ -6,6 +6,7 @@
 //! extract, call `accounts`, and render `views`; they hold no rules.
 
 pub mod assets;
+mod audit;
 mod context;
 mod cookies;
 mod csrf;
@@ -17,6 +18,7 @@ mod profile;
 mod reauthentication;
 mod render;
 pub mod return_to;
+mod roles;
 mod sessions;
 mod settings;
 mod setup;
@@ -24,10 +26,12 @@ mod sign_in;
 mod two_factor;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 use tower::ServiceBuilder;
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -58,7 +62,154 @@ impl SavedQuery {
 }
 
 use crate::accounts::Accounts;
+use crate::accounts::settings::require;
+use crate::domain::Permission;
+use crate::error::AppError;
 use crate::mail::templates::{EMAIL_CONFIRM_PATH, PASSWORD_RESET_PATH};
+
+/// One administration route: a method and path, and the permission it needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRoute {
+    pub method: Method,
+    /// As the router writes it: `/account/roles/{id}/edit`.
+    pub path: &'static str,
+    pub permission: Permission,
+}
+
+/// Every `/account/…` route with its handler. The router is built from this
+/// list alone and checks each row's permission before its handler runs (the
+/// handler's use case checks again), and the permission-matrix test reads the
+/// same list, so no administration route exists without a stated permission.
+fn account_routes() -> Vec<(AccountRoute, MethodRouter<Accounts>)> {
+    use Permission::{AuditView, RolesManage, SettingsManage, UsersDisable2fa, UsersView};
+    vec![
+        row(Method::GET, "/account/users", UsersView, pages::users),
+        row(Method::GET, "/account/roles", RolesManage, roles::list),
+        row(Method::POST, "/account/roles", RolesManage, roles::create),
+        row(
+            Method::GET,
+            "/account/roles/new",
+            RolesManage,
+            roles::new_form,
+        ),
+        row(
+            Method::GET,
+            "/account/roles/{id}/edit",
+            RolesManage,
+            roles::edit_form,
+        ),
+        row(
+            Method::POST,
+            "/account/roles/{id}",
+            RolesManage,
+            roles::update,
+        ),
+        row(
+            Method::GET,
+            "/account/roles/{id}/clone",
+            RolesManage,
+            roles::clone_form_page,
+        ),
+        row(
+            Method::POST,
+            "/account/roles/{id}/clone",
+            RolesManage,
+            roles::clone,
+        ),
+        row(
+            Method::GET,
+            "/account/roles/{id}/delete",
+            RolesManage,
+            roles::delete_confirm,
+        ),
+        row(
+            Method::POST,
+            "/account/roles/{id}/delete",
+            RolesManage,
+            roles::delete,
+        ),
+        row(
+            Method::GET,
+            "/account/settings",
+            SettingsManage,
+            settings::show,
+        ),
+        row(
+            Method::POST,
+            "/account/settings",
+            SettingsManage,
+            settings::save,
+        ),
+        row(
+            Method::POST,
+            "/account/settings/test-email",
+            SettingsManage,
+            settings::send_test_email,
+        ),
+        row(
+            Method::POST,
+            "/account/settings/outbox/{id}/retry",
+            SettingsManage,
+            settings::retry_mail,
+        ),
+        row(
+            Method::GET,
+            "/account/users/{id}/two-factor/disable",
+            UsersDisable2fa,
+            two_factor::admin_disable_form,
+        ),
+        row(
+            Method::POST,
+            "/account/users/{id}/two-factor/disable",
+            UsersDisable2fa,
+            two_factor::admin_disable,
+        ),
+        row(Method::GET, "/account/audit", AuditView, audit::show),
+        row(Method::GET, "/account/audit.csv", AuditView, audit::export),
+    ]
+}
+
+/// The administration routes and their permissions (for tests and docs).
+pub fn account_route_table() -> Vec<AccountRoute> {
+    account_routes()
+        .into_iter()
+        .map(|(route, _)| route)
+        .collect()
+}
+
+fn row<H, T>(
+    method: Method,
+    path: &'static str,
+    permission: Permission,
+    handler: H,
+) -> (AccountRoute, MethodRouter<Accounts>)
+where
+    H: Handler<T, Accounts>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone())
+        .unwrap_or_else(|_| panic!("{method} can't route {path}"));
+    let handler =
+        on(filter, handler).route_layer(from_fn_with_state(permission, require_permission));
+    let route = AccountRoute {
+        method,
+        path,
+        permission,
+    };
+    (route, handler)
+}
+
+/// Refuses, before the handler runs, anyone without the route's permission
+/// (and sends anyone signed out to sign in).
+async fn require_permission(
+    State(permission): State<Permission>,
+    s: context::SignedInCtx,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    require(&s.viewer, permission)?;
+    Ok(next.run(request).await)
+}
 
 /// The span every request is traced in: method and path only. The query is
 /// left out because links carry secrets there (`?token=…`), and logs are read
@@ -73,7 +224,11 @@ pub fn router(accounts: Accounts) -> Router {
         .layer(from_fn_with_state(accounts.clone(), context::load_context))
         .layer(from_fn(render::render_errors))
         .layer(from_fn(csrf::require_csrf));
-    Router::new()
+    let mut routes = Router::new();
+    for (route, handler) in account_routes() {
+        routes = routes.route(route.path, handler);
+    }
+    routes
         .route("/", get(pages::home))
         .route("/signin", get(sign_in::show).post(sign_in::submit))
         .route(
@@ -124,23 +279,6 @@ pub fn router(accounts: Accounts) -> Router {
         .route(
             PASSWORD_RESET_PATH,
             get(password::reset_form).post(password::reset),
-        )
-        .route(
-            "/account/settings",
-            get(settings::show).post(settings::save),
-        )
-        .route(
-            "/account/settings/test-email",
-            post(settings::send_test_email),
-        )
-        .route(
-            "/account/settings/outbox/{id}/retry",
-            post(settings::retry_mail),
-        )
-        .route("/account/{section}", get(pages::account_section))
-        .route(
-            "/account/users/{id}/two-factor/disable",
-            get(two_factor::admin_disable_form).post(two_factor::admin_disable),
         )
         .fallback(pages::not_found)
         .layer(middleware)

@@ -1,7 +1,7 @@
 //! Small pages: home, health, 404, and the honest placeholders for flows that
 //! later releases complete.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
@@ -33,21 +33,12 @@ pub async fn not_found() -> AppError {
     AppError::NotFound
 }
 
-/// The administration screens, each behind its permission.
-pub async fn account_section(
-    s: SignedInCtx,
-    Path(section): Path<String>,
-) -> Result<Markup, AppError> {
-    let (title, permission) = match section.as_str() {
-        "users" => ("Users", Permission::UsersView),
-        "roles" => ("Roles", Permission::RolesManage),
-        "audit" => ("Audit log", Permission::AuditView),
-        _ => return Err(AppError::NotFound),
-    };
-    require(&s.viewer, permission)?;
+/// The Users screen, until it is built; behind `users.view` (see `web::account_routes`).
+pub async fn users(s: SignedInCtx) -> Result<Markup, AppError> {
+    require(&s.viewer, Permission::UsersView)?;
     Ok(unavailable_page(
         &s.ctx.chrome(),
-        title,
+        "Users",
         "This administration screen will be managed here.",
     ))
 }

@@ -358,15 +358,15 @@ async fn set_up_2fa_then_sign_in_again_with_a_code() {
     driver.stop().await;
 }
 
-/// Polls a script until it returns true (bounded).
-async fn wait_until(driver: &Driver, script: &str) {
+/// Polls `script` (which returns a value) until it returns `expected`.
+async fn wait_until(driver: &Driver, script: &str, expected: serde_json::Value) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let done = driver.client.execute(script, vec![]).await.unwrap();
-        if done == json!(true) {
+        let found = driver.client.execute(script, vec![]).await.unwrap();
+        if found == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "never true: {script}");
+        assert!(Instant::now() < deadline, "{script}: {found} ≠ {expected}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -444,7 +444,12 @@ async fn forgotten_password_by_mail_then_sign_in_with_the_new_one() {
     driver.wait_for("dialog#deletion-dialog[open]").await;
     driver.screenshot("deletion-dialog").await;
     driver.click("dialog [data-close-dialog]").await;
-    wait_until(&driver, "return document.querySelector('dialog') === null;").await;
+    wait_until(
+        &driver,
+        "return document.querySelector('dialog') === null;",
+        json!(true),
+    )
+    .await;
     driver.click("a[href='/profile/delete']").await;
     driver
         .click("dialog#deletion-dialog[open] button[type=submit]")
@@ -463,5 +468,160 @@ async fn forgotten_password_by_mail_then_sign_in_with_the_new_one() {
     driver
         .screenshot_of("#outgoing-mail", "settings-outbox-card")
         .await;
+    driver.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log() {
+    use latchkey::domain::Permission;
+
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", true).await;
+    let driver = Driver::start(1280, 900).await;
+    let c = &driver.client;
+    driver.sign_in(&app, "emma@example.com").await;
+    c.goto(&app.url("/account/roles")).await.unwrap();
+    driver.wait_for("#roles-results table").await;
+    driver.screenshot("roles").await;
+    c.execute("window.latchkeyMarker = 'same page'; return true;", vec![])
+        .await
+        .unwrap();
+
+    // Add role: a modal dialog, focus in its first field.
+    driver
+        .click("a.button.primary[href='/account/roles/new']")
+        .await;
+    driver.wait_for("dialog[open] #field-name").await;
+    wait_until(
+        &driver,
+        "return document.activeElement.id;",
+        json!("field-name"),
+    )
+    .await;
+    type_into(&driver, "#field-name", "Help desk").await;
+    type_into(
+        &driver,
+        "#field-description",
+        "Answers the phone and reads the log",
+    )
+    .await;
+    for switch in ["permission-users-view", "permission-audit-view"] {
+        // Into the middle of the dialog: the sticky buttons cover its bottom edge.
+        c.execute(
+            &format!("document.querySelector('label[for={switch}]').scrollIntoView({{block: 'center'}}); return true;"),
+            vec![],
+        )
+        .await
+        .unwrap();
+        driver.click(&format!("label[for={switch}]")).await;
+    }
+    c.execute(
+        "document.querySelector('dialog .modal-body').scrollTop = 0; return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    driver.screenshot("role-form").await;
+    driver.click("dialog button[type=submit]").await;
+    let notice = driver.wait_for("#roles-results .notice-success").await;
+    assert_eq!(notice.text().await.unwrap(), "Role “Help desk” created.");
+    wait_until(
+        &driver,
+        "return document.querySelectorAll('dialog').length;",
+        json!(0),
+    )
+    .await;
+    let marker = c
+        .execute("return window.latchkeyMarker || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, json!("same page"), "saved without a page load");
+    let role = app
+        .accounts
+        .store
+        .roles()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name.as_str() == "Help desk")
+        .expect("stored");
+    assert_eq!(
+        role.permissions,
+        [Permission::UsersView, Permission::AuditView]
+    );
+    driver.screenshot("roles-saved").await;
+
+    // A taken name is refused inside the dialog; Cancel closes it, unchanged.
+    driver
+        .click("a.button.primary[href='/account/roles/new']")
+        .await;
+    type_into(&driver, "dialog[open] #field-name", "help DESK").await;
+    driver.click("dialog button[type=submit]").await;
+    let error = driver.wait_for("dialog[open] #field-name-error").await;
+    assert_eq!(
+        error.text().await.unwrap(),
+        "Another role already has this name."
+    );
+    wait_until(
+        &driver,
+        "return document.activeElement.id;",
+        json!("field-name"),
+    )
+    .await;
+    driver.screenshot("role-form-error").await;
+    driver.click("dialog [data-dialog-close]").await;
+    wait_until(
+        &driver,
+        "return document.querySelectorAll('dialog').length;",
+        json!(0),
+    )
+    .await;
+    assert_eq!(app.accounts.store.roles().unwrap().len(), 3);
+
+    // Search as you type narrows the list to it.
+    type_into(&driver, "#search-q", "help").await;
+    wait_until(
+        &driver,
+        "return document.querySelectorAll('#roles-results tbody tr').length;",
+        json!(1),
+    )
+    .await;
+    let name = driver.wait_for("#roles-results tbody .role-name").await;
+    assert_eq!(name.text().await.unwrap(), "Help desk");
+
+    // The audit log, filtered by action without a page load.
+    c.goto(&app.url("/account/audit")).await.unwrap();
+    driver.wait_for("#audit-panel table").await;
+    driver.screenshot("audit").await;
+    c.execute("window.latchkeyMarker = 'audit'; return true;", vec![])
+        .await
+        .unwrap();
+    let select = driver.wait_for("#field-action").await;
+    select.select_by_value("role.created").await.unwrap();
+    wait_until(
+        &driver,
+        "return [...document.querySelectorAll('#audit-panel tbody tr')].map(r => r.cells[1].textContent).join('|');",
+        json!("Role created"),
+    )
+    .await;
+    let detail = driver.wait_for("#audit-panel tbody .detail-cell").await;
+    assert_eq!(detail.text().await.unwrap(), "Help desk");
+    let marker = c
+        .execute("return window.latchkeyMarker || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, json!("audit"), "filtered in place");
+    let address = c.current_url().await.unwrap();
+    assert!(
+        address.as_str().contains("action=role.created"),
+        "the address keeps the filter: {address}"
+    );
+    driver.screenshot("audit-filtered").await;
+
+    // The same form as a page of its own (what a browser without JavaScript gets).
+    c.goto(&app.url(&format!("/account/roles/{}/edit", role.id)))
+        .await
+        .unwrap();
+    driver.wait_for("main form#role-form").await;
+    driver.screenshot("role-form-page").await;
     driver.stop().await;
 }

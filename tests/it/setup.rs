@@ -133,7 +133,7 @@ async fn with_users_there_is_no_set_up_link_and_the_roles_exist() {
         .roles()
         .unwrap()
         .into_iter()
-        .map(|r| r.name)
+        .map(|r| r.name.into())
         .collect();
     assert_eq!(roles, ["Global Administrator", "Operator"]);
 }
