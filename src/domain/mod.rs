@@ -20,6 +20,7 @@ pub mod text;
 pub mod time;
 pub mod token;
 pub mod user;
+pub mod user_search;
 
 pub use audit::{AuditAction, AuditEvent, EventParty, NewEvent};
 pub use device::{DeviceCookie, DeviceKey};
@@ -34,3 +35,4 @@ pub use session::Session;
 pub use settings::AccountSettings;
 pub use token::{Token, TokenHash};
 pub use user::{SignInMethod, User, UserId, UserStatus};
+pub use user_search::{SearchTerm, UserPage, UserQuery, UserSort};

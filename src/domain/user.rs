@@ -44,6 +44,10 @@ pub struct User {
     pub roles: Vec<RoleId>,
     pub created_at: Timestamp,
     pub last_sign_in_at: Option<Timestamp>,
+    /// When the user last asked for their account to be deleted, while the
+    /// request is pending (the Users page shows a badge).
+    #[serde(default)]
+    pub deletion_requested_at: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for User {
@@ -76,6 +80,17 @@ impl User {
     pub fn is_local(&self) -> bool {
         self.sign_in_method == SignInMethod::Local
     }
+
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+
+    /// Whether the user has 2FA on.
+    // FOR THE LEAD: a stub until the 2FA branch adds the user's TOTP state;
+    // replace the body with that field's check when merging.
+    pub fn has_two_factor(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +111,7 @@ mod tests {
             roles: Vec::new(),
             created_at: 0,
             last_sign_in_at: None,
+            deletion_requested_at: None,
         };
         let printed = format!("{user:?}");
         assert!(printed.contains("emma@example.com"));

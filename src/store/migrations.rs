@@ -9,18 +9,19 @@
 //! | 1 | first layout: users, email index, roles, sessions, settings, tokens, throttle |
 //! | 2 | user records gain `sign_in_method` (user record version 1 → 2) |
 //! | 3 | sign-in counters keyed by SHA-256 (`sign_in_throttle_v1` dropped, `_v2` added); `secrets` table with the device cookie key |
+//! | 4 | the Users list index (`user_index_rows`, `user_search_grams`, `user_sort_keys`, `user_sort_blocks`), built from the users |
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::Deserialize;
 
 use super::codec::Record;
-use super::{Store, StoreError, codec, roles, settings, tables, throttle};
+use super::{Store, StoreError, codec, roles, settings, tables, throttle, user_index};
 use crate::domain::time::Timestamp;
 use crate::domain::{
     AccountSettings, Email, PersonName, Phone, Role, RoleId, SignInMethod, User, UserStatus,
 };
 
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<(), StoreError> {
     let found = store.write(|tx| {
@@ -48,6 +49,15 @@ pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<()
         store.write(migrate_2_to_3)?;
         tracing::info!(from = found.max(2), to = 3, "migrated the data file");
     }
+    if found < 4 {
+        let users = store.write(migrate_3_to_4)?;
+        tracing::info!(
+            from = found.max(3),
+            to = 4,
+            users,
+            "migrated the data file: indexed the users for search"
+        );
+    }
     Ok(())
 }
 
@@ -67,6 +77,10 @@ fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(tables::OUTBOX_DUE)?;
     tx.open_table(tables::SIGN_IN_THROTTLE)?;
     tx.open_table(tables::SECRETS)?;
+    tx.open_table(tables::USER_INDEX_ROWS)?;
+    tx.open_multimap_table(tables::USER_SEARCH_GRAMS)?;
+    tx.open_table(tables::USER_SORT_KEYS)?;
+    tx.open_table(tables::USER_SORT_BLOCKS)?;
     Ok(())
 }
 
@@ -120,6 +134,7 @@ fn migrate_1_to_2(tx: &WriteTransaction) -> Result<(), StoreError> {
             roles: v1.roles,
             created_at: v1.created_at,
             last_sign_in_at: v1.last_sign_in_at,
+            deletion_requested_at: None,
         };
         table.insert(id, user.to_bytes().as_slice())?;
     }
@@ -138,6 +153,13 @@ fn migrate_2_to_3(tx: &WriteTransaction) -> Result<(), StoreError> {
     throttle::ensure_device_key(tx)?;
     tx.open_table(tables::META)?.insert("schema_version", 3)?;
     Ok(())
+}
+
+/// Indexes every user for the Users list; returns how many.
+fn migrate_3_to_4(tx: &WriteTransaction) -> Result<u64, StoreError> {
+    let users = user_index::rebuild(tx)?;
+    tx.open_table(tables::META)?.insert("schema_version", 4)?;
+    Ok(users)
 }
 
 #[cfg(test)]
@@ -182,6 +204,14 @@ mod tests {
         let user = store.user_by_email("emma@EXAMPLE.com").unwrap().unwrap();
         assert_eq!(user.sign_in_method, SignInMethod::Local);
         assert_eq!(user.email.as_str(), "Emma@Example.com");
+        // Schema 4 indexed the user for the Users list.
+        let query = crate::domain::UserQuery {
+            search: crate::domain::SearchTerm::parse("mma wri"),
+            ..Default::default()
+        };
+        let found = store.user_page(&query).unwrap();
+        assert_eq!(found.users.len(), 1);
+        assert_eq!(found.total, Some(1));
         assert!(store.is_readable());
         assert!(store.device_key().is_ok());
         drop(store);
@@ -251,7 +281,7 @@ mod tests {
                     .map(|v| v.value()))
             })
             .unwrap();
-        assert_eq!(version, Some(3));
+        assert_eq!(version, Some(SCHEMA_VERSION));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod settings;
 pub mod tables;
 mod throttle;
 mod txn;
+mod user_index;
 mod users;
 
 use std::path::{Path, PathBuf};

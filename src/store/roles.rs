@@ -46,3 +46,26 @@ pub(super) fn permissions_of(
     }
     Ok(set)
 }
+
+/// [`read_role`] inside a write transaction.
+pub(super) fn read_role_for_update(
+    tx: &WriteTransaction,
+    id: RoleId,
+) -> Result<Option<Role>, StoreError> {
+    Role::from_found(tx.open_table(tables::ROLES)?.get(id)?)
+}
+
+/// [`permissions_of`] inside a write transaction: the permissions as they
+/// stand at this moment, for rules checked where they can't go stale.
+pub(super) fn permissions_of_for_update(
+    tx: &WriteTransaction,
+    user: &User,
+) -> Result<PermissionSet, StoreError> {
+    let mut set = PermissionSet::default();
+    for id in &user.roles {
+        if let Some(role) = read_role_for_update(tx, *id)? {
+            set = set.union(role.permission_set());
+        }
+    }
+    Ok(set)
+}

@@ -11,8 +11,12 @@ use std::cell::Cell;
 
 use redb::WriteTransaction;
 
-use super::{Store, StoreError, audit, outbox, sessions, settings, users};
-use crate::domain::{AccountSettings, MailMessage, NewEvent, User, UserId};
+use super::{
+    Store, StoreError, audit, outbox, roles, sessions, settings, tables, user_index, users,
+};
+use crate::domain::{
+    AccountSettings, MailMessage, NewEvent, PermissionSet, Role, RoleId, User, UserId,
+};
 
 /// The open write transaction handed to a [`Store::transact`] closure.
 pub struct Txn<'a> {
@@ -65,6 +69,43 @@ impl Txn<'_> {
 
     pub fn insert_user(&self, new: super::NewUser) -> Result<User, StoreError> {
         users::insert_user(self.tx, new)
+    }
+
+    /// Deletes a user, their sessions and their one-time links; `None` if
+    /// there was no such user.
+    pub fn delete_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        users::remove_user(self.tx, id)
+    }
+
+    /// The Active users holding Global Administrator at this moment: the
+    /// set the last-administrator rule protects. Read through the Users
+    /// list index, so it costs the holders, not every user.
+    pub fn active_global_administrators(&self) -> Result<Vec<User>, StoreError> {
+        let keys = self.tx.open_table(tables::USER_SORT_KEYS)?;
+        let mut active = Vec::new();
+        for id in user_index::global_administrators(&keys)? {
+            if let Some(user) = self.user(id)?
+                && user.is_active()
+                && user.is_global_administrator()
+            {
+                active.push(user);
+            }
+        }
+        Ok(active)
+    }
+
+    pub fn role(&self, id: RoleId) -> Result<Option<Role>, StoreError> {
+        roles::read_role_for_update(self.tx, id)
+    }
+
+    /// Writes a role as given (creating or replacing it).
+    pub fn put_role(&self, role: &Role) -> Result<(), StoreError> {
+        roles::put_role(self.tx, role)
+    }
+
+    /// What `user`'s roles grant as stored now.
+    pub fn permissions_of(&self, user: &User) -> Result<PermissionSet, StoreError> {
+        roles::permissions_of_for_update(self.tx, user)
     }
 
     /// Appends an audit event to this transaction; returns its id.
