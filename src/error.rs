@@ -15,6 +15,8 @@ use crate::accounts::AccountsError;
 pub enum AppError {
     NotFound,
     Forbidden(&'static str),
+    /// A rule stands in the way; the message says which.
+    Refused(&'static str),
     /// No (live) session: go to the sign-in page, then back to `next`.
     SignInRequired {
         next: Option<String>,
@@ -48,6 +50,7 @@ impl AppError {
                 "Not allowed",
                 format!("You don't have permission to do that: {why}."),
             ),
+            AppError::Refused(why) => (StatusCode::CONFLICT, "Not possible", (*why).into()),
             AppError::SignInRequired { .. } => {
                 (StatusCode::UNAUTHORIZED, "Sign in required", "Please sign in to continue.".into())
             }
@@ -105,6 +108,7 @@ impl From<AccountsError> for AppError {
     fn from(e: AccountsError) -> Self {
         match e {
             AccountsError::Forbidden(why) => AppError::Forbidden(why),
+            AccountsError::Refused(why) => AppError::Refused(why),
             AccountsError::LinkInvalid => AppError::LinkInvalid,
             AccountsError::NotFound(_) => AppError::NotFound,
             AccountsError::Invalid(_) => AppError::BadRequest("The form has errors."),

@@ -10,6 +10,7 @@ pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod user_admin;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -79,6 +80,10 @@ pub enum AccountsError {
     Throttled { retry_after: i64 },
     #[error("not allowed: {0}")]
     Forbidden(&'static str),
+    /// Allowed, but it would break a rule (deleting yourself, leaving no
+    /// Global Administrator); the message says which, to the person.
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("the link is not valid any more")]
     LinkInvalid,
     #[error("no such {0}")]
