@@ -5,7 +5,40 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // Dialogs swapped into the page open as modals; closing one removes it,
+  // so the slot is empty for the next.
+  function openDialogs(root) {
+    var dialogs = (root || document).querySelectorAll("dialog[data-open]:not([open])");
+    Array.prototype.forEach.call(dialogs, function (dialog) {
+      dialog.addEventListener("close", function () { dialog.remove(); });
+      dialog.showModal();
+      var field = dialog.querySelector("[aria-invalid=true]") ||
+        dialog.querySelector("input:not([type=hidden]):not([readonly]), select");
+      if (field) field.focus();
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function () { openDialogs(document); });
+
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-select-all]");
+    if (!all) return;
+    var form = all.closest("form");
+    if (!form) return;
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=checkbox][name=id]"), function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-dialog]");
+    if (close) {
+      var dialog = close.closest("dialog");
+      if (dialog) {
+        event.preventDefault();
+        dialog.close();
+        return;
+      }
+    }
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) {
       var notice = dismiss.closest(".notice");
@@ -39,6 +72,11 @@
     var target = event.detail.target;
     var root = target && target.id ? document.getElementById(target.id) : target;
     if (!root) return;
+    // Someone typing (a search box) keeps their cursor; a new dialog
+    // focuses itself (openDialogs).
+    var active = document.activeElement;
+    if (active && active.matches("input, select, textarea") && !root.contains(active)) return;
+    if (root.querySelector("dialog")) return;
     var field = root.querySelector("[aria-invalid=true]") ||
       root.querySelector("input:not([type=hidden]):not([readonly])");
     if (root.tagName === "FORM" && field) {

@@ -1,5 +1,15 @@
 //! Pieces every screen uses: labelled fields with their errors, notices,
 //! switches and buttons, built once so that accessibility is built once.
+//! Lists (search box, sortable table head, pager), dialogs and tabs live in
+//! the submodules and are re-exported here.
+
+mod dialog;
+mod list;
+mod tabs;
+
+pub use dialog::{CloseLink, DIALOG_SLOT, dialog};
+pub use list::{Column, ListUrl, Pager, SearchBox, Sorting, group_digits, table_head};
+pub use tabs::{Tab, tabs};
 
 use maud::{Markup, html};
 

@@ -39,3 +39,19 @@ pub fn logo() -> Markup {
         r#"<circle cx="8" cy="12" r="4.5" fill="none" stroke="currentColor" stroke-width="2"/><path d="M12.5 12H21M18 12v3M21 12v2" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>"#,
     )
 }
+
+/// Delete: a red trash can.
+pub fn trash() -> Markup {
+    svg(
+        "icon-delete",
+        r#"<path d="M4 7h16M9 7V4.5h6V7M6.5 7l1 13h9l1-13M10 11v5M14 11v5" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"/>"#,
+    )
+}
+
+/// Add: a plus.
+pub fn plus() -> Markup {
+    svg(
+        "icon-plus",
+        r#"<path d="M12 5v14M5 12h14" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>"#,
+    )
+}

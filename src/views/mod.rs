@@ -13,5 +13,7 @@ pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod unavailable;
+pub mod user_page;
+pub mod users;
 
 pub use layout::{Chrome, page};

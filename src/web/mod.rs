@@ -18,6 +18,7 @@ pub mod return_to;
 mod settings;
 mod setup;
 mod sign_in;
+mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -76,6 +77,19 @@ pub fn router(accounts: Accounts) -> Router {
             "/account/settings",
             get(settings::show).post(settings::save),
         )
+        .route("/account/users", get(users::list))
+        .route("/account/users/invite", get(users::invite))
+        .route("/account/users/delete", post(users::delete))
+        .route("/account/users/{id}", get(users::details))
+        .route("/account/users/{id}/roles", get(users::roles))
+        .route("/account/users/{id}/roles/add", post(users::add_role))
+        .route("/account/users/{id}/roles/remove", post(users::remove_role))
+        .route("/account/users/{id}/history", get(users::history))
+        .route(
+            "/account/users/{id}/edit",
+            get(users::edit).post(users::save),
+        )
+        .route("/account/users/{id}/delete", get(users::confirm_delete))
         .route("/account/{section}", get(pages::account_section))
         .fallback(pages::not_found)
         .layer(middleware)

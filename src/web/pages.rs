@@ -63,7 +63,6 @@ pub async fn account_section(
     Path(section): Path<String>,
 ) -> Result<Markup, AppError> {
     let (title, permission) = match section.as_str() {
-        "users" => ("Users", Permission::UsersView),
         "roles" => ("Roles", Permission::RolesManage),
         "audit" => ("Audit log", Permission::AuditView),
         _ => return Err(AppError::NotFound),
