@@ -16,3 +16,4 @@ mod settings;
 mod setup;
 mod sign_in;
 mod support;
+mod users;
