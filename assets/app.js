@@ -5,24 +5,32 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-select-all]");
+    if (!all) return;
+    var form = all.closest("form");
+    if (!form) return;
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=checkbox][name=id]"), function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   document.addEventListener("click", function (event) {
+    // In a dialog, Cancel, No and the close button close it; the same
+    // links lead back on the plain page without script.
     var close = event.target.closest("[data-close-dialog]");
     if (close) {
       var dialog = close.closest("dialog");
-      if (dialog) dialog.close();
-      return;
+      if (dialog) {
+        event.preventDefault();
+        dialog.close();
+        return;
+      }
     }
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) {
       var notice = dismiss.closest(".notice");
       if (notice) notice.remove();
-      return;
-    }
-    var cancel = event.target.closest("dialog [data-dialog-close]");
-    if (cancel) {
-      // In a dialog, Cancel closes it; the link is for pages without script.
-      event.preventDefault();
-      cancel.closest("dialog").close();
       return;
     }
     var toggle = event.target.closest("[data-menu-toggle]");
@@ -87,11 +95,17 @@
   // first field with an error); after it swaps details back, return focus to
   // the edit button, so keyboard users keep their place.
   document.addEventListener("htmx:afterSettle", function (event) {
+    openDialogs();
     // With outerHTML swaps the event's target is the element replaced: find
     // its successor by id.
     var target = event.detail.target;
     var root = target && target.id ? document.getElementById(target.id) : target;
     if (!root) return;
+    // A new dialog placed its own focus (openDialogs); someone typing (a
+    // search box) keeps their cursor.
+    if (root.querySelector("dialog")) return;
+    var active = document.activeElement;
+    if (active && active.matches("input, select, textarea") && !root.contains(active)) return;
     var field = root.querySelector("[aria-invalid=true]") ||
       root.querySelector("input:not([type=hidden]):not([readonly])");
     if (root.tagName === "FORM" && field) {
@@ -103,7 +117,6 @@
       if (edit) edit.focus();
       return;
     }
-    openDialogs();
     // A dialog's save replaced a list: its notice says what changed.
     var saved = root.querySelector(".notice-success");
     if (saved && !document.querySelector("dialog[open]")) {
@@ -112,9 +125,11 @@
     }
   });
 
-  // A dialog htmx swapped in opens as a modal (focus moves into it and
-  // stays there); closing it (Cancel, Escape) removes it, and focus returns
-  // to the control that opened it, or to the notice of what just changed.
+  // Dialogs (see views/components/dialog.rs): one htmx swapped into the
+  // dialog slot opens as a modal (focus moves into it and stays there);
+  // closing it (its close button, Cancel or No, Escape) removes it, and
+  // focus returns to the control that opened it, or to the notice of what
+  // just changed.
   var opener = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (!event.detail.elt.closest("dialog")) opener = event.detail.elt;
@@ -126,9 +141,13 @@
         if (opener && document.body.contains(opener)) opener.focus();
       });
       dialog.showModal();
-      // Browsers differ on what showModal focuses: choose the first field.
-      var first = dialog.querySelector("[autofocus], [aria-invalid=true]") ||
-        dialog.querySelector("input:not([type=hidden]):not([readonly]), button");
+      // Browsers differ on what showModal focuses: a field with an error,
+      // a chosen control, the first field, or a question's safe answer.
+      var first = dialog.querySelector("[aria-invalid=true]") ||
+        dialog.querySelector("[autofocus]") ||
+        dialog.querySelector(".modal-body input:not([type=hidden]):not([readonly]):not([type=checkbox]), .modal-body select, .modal-body textarea") ||
+        dialog.querySelector(".form-actions [data-close-dialog]") ||
+        dialog.querySelector(".modal-body button, .modal-body a[href]");
       if (first) first.focus();
     });
   }

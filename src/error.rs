@@ -31,8 +31,9 @@ pub enum AppError {
     LinkInvalid,
     PayloadTooLarge,
     BadRequest(&'static str),
-    /// The request is fine but the state of things forbids it now (2FA
-    /// already on, a new address taken meanwhile); a whole sentence.
+    /// The request is allowed but a rule or the state of things forbids it
+    /// (2FA already on, a new address taken meanwhile, deleting yourself or
+    /// the last Global Administrator); a whole sentence that says which.
     Conflict(&'static str),
     Internal(String),
 }

@@ -19,6 +19,7 @@ pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod two_factor;
+pub mod user_admin;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -108,6 +109,9 @@ pub enum AccountsError {
     ReauthenticationRequired,
     #[error("the 2FA set-up in this session has ended")]
     SetUpExpired,
+    /// Allowed, but a rule or the state of things stands in the way (2FA
+    /// already on, deleting yourself, leaving no Global Administrator); the
+    /// message says which, to the person.
     #[error("{0}")]
     Conflict(&'static str),
     #[error("2FA secret: {0}")]

@@ -8,7 +8,7 @@ use super::protocol::{Output, Request, UserAdd, UserResetTwoFactor};
 use crate::accounts::two_factor::reset_two_factor;
 use crate::accounts::users::{NewUserForm, add_user};
 use crate::accounts::{AccountsError, PasswordHasher};
-use crate::domain::time;
+use crate::domain::{UserQuery, time};
 use crate::store::Store;
 
 /// What the commands work on: the data file and a bounded password hasher.
@@ -78,8 +78,26 @@ impl Commands {
         }
     }
 
+    /// Every user, by name: page after page of the Users page's own query,
+    /// so a big directory is never read in one go.
     async fn list_users(&self) -> Output {
-        let read = self.store.blocking(|s| Ok((s.roles()?, s.users()?))).await;
+        let read = self
+            .store
+            .blocking(|s| {
+                let roles = s.roles()?;
+                let mut users = Vec::new();
+                let mut query = UserQuery::default();
+                loop {
+                    let page = s.user_page(&query)?;
+                    users.extend(page.users);
+                    if !page.has_more {
+                        break;
+                    }
+                    query.page += 1;
+                }
+                Ok((roles, users))
+            })
+            .await;
         let (roles, users) = match read {
             Ok(found) => found,
             Err(e) => return Output::failure(chain(&e)),

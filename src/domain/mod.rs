@@ -26,6 +26,7 @@ pub mod totp;
 pub mod two_factor;
 pub mod user;
 pub mod user_agent;
+pub mod user_search;
 
 pub use audit::{AuditAction, AuditEvent, EventParty, NewEvent};
 pub use device::{DeviceCookie, DeviceKey};
@@ -44,3 +45,4 @@ pub use token::{Token, TokenHash};
 pub use totp::TotpSecret;
 pub use two_factor::{TwoFactor, TwoFactorStatus};
 pub use user::{SignInMethod, User, UserId, UserStatus};
+pub use user_search::{SearchTerm, UserPage, UserQuery, UserSort};

@@ -110,6 +110,11 @@ impl PermissionSet {
     pub fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
     }
+
+    /// Every permission of `other` is in this set too.
+    pub fn contains_all(self, other: Self) -> bool {
+        other.0 & !self.0 == 0
+    }
 }
 
 impl FromIterator<Permission> for PermissionSet {
@@ -131,6 +136,9 @@ mod tests {
         assert!(!operator.contains(Permission::AuditView));
         assert!(PermissionSet::all().contains(Permission::AuditView));
         assert!(PermissionSet::default().is_empty());
+        assert!(PermissionSet::all().contains_all(operator));
+        assert!(operator.contains_all(PermissionSet::default()));
+        assert!(!operator.contains_all(PermissionSet::all()));
     }
 
     #[test]

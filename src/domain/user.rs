@@ -44,7 +44,8 @@ pub struct User {
     pub roles: Vec<RoleId>,
     pub created_at: Timestamp,
     pub last_sign_in_at: Option<Timestamp>,
-    /// When the user last asked the administrators to delete the account.
+    /// When the user last asked the administrators to delete the account;
+    /// the Users page shows a badge while it is set.
     #[serde(default)]
     pub deletion_requested_at: Option<Timestamp>,
 }

@@ -9,6 +9,7 @@
 //! | 1 | first layout: users, email index, roles, sessions, settings, tokens, throttle |
 //! | 2 | user records gain `sign_in_method` (user record version 1 → 2) |
 //! | 3 | sign-in counters keyed by SHA-256 (`sign_in_throttle_v1` dropped, `_v2` added); `secrets` table with the device cookie key |
+//! | 4 | the Users list index (`user_index_rows`, `user_search_grams`, `user_sort_keys`, `user_sort_blocks`), built from the users |
 //!
 //! Purely additive changes need no version: a new table (`two_factor_v1`,
 //! `request_throttle_v1`) is created at every open by `create_tables`, and a
@@ -21,13 +22,13 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::Deserialize;
 
 use super::codec::Record;
-use super::{Store, StoreError, codec, roles, settings, tables, throttle};
+use super::{Store, StoreError, codec, roles, settings, tables, throttle, user_index};
 use crate::domain::time::Timestamp;
 use crate::domain::{
     AccountSettings, Email, PersonName, Phone, Role, RoleId, SignInMethod, User, UserStatus,
 };
 
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<(), StoreError> {
     let found = store.write(|tx| {
@@ -55,6 +56,15 @@ pub(super) fn run(store: &Store, initial_settings: AccountSettings) -> Result<()
         store.write(migrate_2_to_3)?;
         tracing::info!(from = found.max(2), to = 3, "migrated the data file");
     }
+    if found < 4 {
+        let users = store.write(migrate_3_to_4)?;
+        tracing::info!(
+            from = found.max(3),
+            to = 4,
+            users,
+            "migrated the data file: indexed the users for search"
+        );
+    }
     Ok(())
 }
 
@@ -76,6 +86,10 @@ fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(tables::REQUEST_THROTTLE)?;
     tx.open_table(tables::SECRETS)?;
     tx.open_table(tables::TWO_FACTOR)?;
+    tx.open_table(tables::USER_INDEX_ROWS)?;
+    tx.open_multimap_table(tables::USER_SEARCH_GRAMS)?;
+    tx.open_table(tables::USER_SORT_KEYS)?;
+    tx.open_table(tables::USER_SORT_BLOCKS)?;
     Ok(())
 }
 
@@ -150,6 +164,13 @@ fn migrate_2_to_3(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Indexes every user for the Users list; returns how many.
+fn migrate_3_to_4(tx: &WriteTransaction) -> Result<u64, StoreError> {
+    let users = user_index::rebuild(tx)?;
+    tx.open_table(tables::META)?.insert("schema_version", 4)?;
+    Ok(users)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +213,14 @@ mod tests {
         let user = store.user_by_email("emma@EXAMPLE.com").unwrap().unwrap();
         assert_eq!(user.sign_in_method, SignInMethod::Local);
         assert_eq!(user.email.as_str(), "Emma@Example.com");
+        // Schema 4 indexed the user for the Users list.
+        let query = crate::domain::UserQuery {
+            search: crate::domain::SearchTerm::parse("mma wri"),
+            ..Default::default()
+        };
+        let found = store.user_page(&query).unwrap();
+        assert_eq!(found.users.len(), 1);
+        assert_eq!(found.total, Some(1));
         assert!(store.is_readable());
         assert!(store.device_key().is_ok());
         drop(store);
@@ -261,7 +290,97 @@ mod tests {
                     .map(|v| v.value()))
             })
             .unwrap();
-        assert_eq!(version, Some(3));
+        assert_eq!(version, Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn opens_a_schema_3_file_and_indexes_its_users_keeping_2fa_and_mail() {
+        use crate::domain::sealed::SealedSecret;
+        use crate::domain::{MailMessage, TwoFactor, UserId, role::GLOBAL_ADMINISTRATOR};
+        use crate::store::{NewUser, Txn};
+
+        let dir = tempfile::tempdir().unwrap();
+        // A file as the release before the Users list left it: users, a 2FA
+        // record, queued mail, a deletion request, and no list index.
+        let (admin, other) = {
+            let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+            let new = |first: &str, email: &str, roles: Vec<RoleId>| NewUser {
+                first_name: PersonName::parse(first).unwrap(),
+                last_name: PersonName::parse("Wright").unwrap(),
+                email: Email::parse(email).unwrap(),
+                phone: None,
+                status: UserStatus::Active,
+                password_hash: None,
+                roles,
+                created_at: 1,
+            };
+            let made = store
+                .transact::<_, StoreError>(|t: &Txn<'_>| {
+                    let admin =
+                        t.insert_user(new("Emma", "emma@example.com", vec![GLOBAL_ADMINISTRATOR]))?;
+                    let other = t.insert_user(new("Olly", "olly@example.com", Vec::new()))?;
+                    t.modify_user::<StoreError>(other.id, |u| {
+                        u.deletion_requested_at = Some(5);
+                        Ok(())
+                    })?;
+                    t.put_two_factor(
+                        admin.id,
+                        &TwoFactor {
+                            secret: SealedSecret::seal(b"secret", None, "totp:1"),
+                            enabled_at: 1,
+                            last_step: 0,
+                            recovery_codes: Vec::new(),
+                            recovery_codes_issued_at: 1,
+                        },
+                    )?;
+                    t.enqueue_mail(MailMessage {
+                        to: "emma@example.com".into(),
+                        subject: "Hello".into(),
+                        text: "Hello".into(),
+                        html: "<p>Hello</p>".into(),
+                    })?;
+                    Ok((admin.id, other.id))
+                })
+                .unwrap();
+            store
+                .write(|tx| {
+                    tx.delete_table(tables::USER_INDEX_ROWS)?;
+                    tx.delete_multimap_table(tables::USER_SEARCH_GRAMS)?;
+                    tx.delete_table(tables::USER_SORT_KEYS)?;
+                    tx.delete_table(tables::USER_SORT_BLOCKS)?;
+                    tx.open_table(tables::META)?.insert("schema_version", 3)?;
+                    Ok(())
+                })
+                .unwrap();
+            made
+        };
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let query = crate::domain::UserQuery {
+            search: crate::domain::SearchTerm::parse("olly"),
+            ..Default::default()
+        };
+        let found = store.user_page(&query).unwrap();
+        assert_eq!(found.users.len(), 1);
+        assert_eq!(found.users[0].id, other);
+        assert_eq!(found.users[0].deletion_requested_at, Some(5));
+        let admins: Vec<UserId> = store
+            .global_administrators()
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(admins, [admin]);
+        assert!(store.two_factor(admin).unwrap().is_some());
+        assert_eq!(store.outbox_counts().unwrap().queued, 1);
+        let version = store
+            .read(|tx| {
+                Ok(tx
+                    .open_table(tables::META)?
+                    .get("schema_version")?
+                    .map(|v| v.value()))
+            })
+            .unwrap();
+        assert_eq!(version, Some(4));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod tables;
 mod throttle;
 mod two_factor;
 mod txn;
+mod user_index;
 mod users;
 
 use std::path::{Path, PathBuf};

@@ -176,20 +176,79 @@ pub(super) fn remove_tokens_of(
     user: UserId,
     purpose: TokenPurpose,
 ) -> Result<(), StoreError> {
-    tx.open_table(tables::ONE_TIME_TOKENS)?.retain(|_, value| {
-        OneTimeToken::from_bytes(value)
-            .map_or(true, |t| t.purpose != purpose || t.user_id != Some(user))
-    })?;
-    Ok(())
+    remove_tokens_where(tx, |t| t.purpose == purpose && t.user_id == Some(user))
 }
 
+/// Voids every link of `purpose`, whoever holds it.
 pub(super) fn remove_tokens(
     tx: &WriteTransaction,
     purpose: TokenPurpose,
 ) -> Result<(), StoreError> {
-    let mut table = tx.open_table(tables::ONE_TIME_TOKENS)?;
-    table.retain(|_, value| {
-        OneTimeToken::from_bytes(value).map_or(true, |t| t.purpose != purpose)
-    })?;
+    remove_tokens_where(tx, |t| t.purpose == purpose)
+}
+
+/// Voids every link issued to `user`, whatever it was for (a deleted user).
+pub(super) fn remove_tokens_of_user(tx: &WriteTransaction, user: UserId) -> Result<(), StoreError> {
+    remove_tokens_where(tx, |t| t.user_id == Some(user))
+}
+
+/// Voids the links `void` picks. Links live an hour or so, so the table
+/// stays small enough to sweep.
+fn remove_tokens_where(
+    tx: &WriteTransaction,
+    void: impl Fn(&OneTimeToken) -> bool,
+) -> Result<(), StoreError> {
+    tx.open_table(tables::ONE_TIME_TOKENS)?
+        .retain(|_, value| OneTimeToken::from_bytes(value).map_or(true, |t| !void(&t)))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountSettings, Email, PersonName, Token, UserStatus};
+
+    #[test]
+    fn deleting_a_user_voids_their_links_and_no_one_elses() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let new = |email: &str| NewUser {
+            first_name: PersonName::parse("Emma").unwrap(),
+            last_name: PersonName::parse("Wright").unwrap(),
+            email: Email::parse(email).unwrap(),
+            phone: None,
+            status: UserStatus::Active,
+            password_hash: None,
+            roles: Vec::new(),
+            created_at: 1,
+        };
+        let (gone, kept) = (
+            store.insert_user(new("a@example.com")).unwrap(),
+            store.insert_user(new("b@example.com")).unwrap(),
+        );
+        let link = |user: &User| {
+            let hash = Token::generate().hash();
+            let token = OneTimeToken {
+                purpose: TokenPurpose::Setup,
+                user_id: Some(user.id),
+                expires_at: i64::MAX,
+                new_email: None,
+            };
+            store
+                .write(|tx| {
+                    tx.open_table(tables::ONE_TIME_TOKENS)?
+                        .insert(hash.0.as_slice(), token.to_bytes().as_slice())?;
+                    Ok(())
+                })
+                .unwrap();
+            hash
+        };
+        let (gone_link, kept_link) = (link(&gone), link(&kept));
+        store
+            .transact::<_, StoreError>(|t| t.delete_user(gone.id))
+            .unwrap();
+        let valid = |hash| store.valid_token(hash, TokenPurpose::Setup, 0).unwrap();
+        assert!(valid(gone_link).is_none());
+        assert!(valid(kept_link).is_some());
+    }
 }

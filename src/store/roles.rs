@@ -42,7 +42,7 @@ impl Store {
 
 impl Txn<'_> {
     pub fn role(&self, id: RoleId) -> Result<Option<Role>, StoreError> {
-        Role::from_found(self.tx.open_table(tables::ROLES)?.get(id)?)
+        role_in(&self.tx.open_table(tables::ROLES)?, id)
     }
 
     /// Creates a role; refuses a name another role has (in any case).
@@ -119,7 +119,15 @@ fn holders_of(tx: &WriteTransaction, id: RoleId) -> Result<Vec<UserId>, StoreErr
 }
 
 pub(super) fn read_role(tx: &ReadTransaction, id: RoleId) -> Result<Option<Role>, StoreError> {
-    Role::from_found(tx.open_table(tables::ROLES)?.get(id)?)
+    role_in(&tx.open_table(tables::ROLES)?, id)
+}
+
+/// A role from the roles table, read or write.
+fn role_in(
+    table: &impl ReadableTable<RoleId, &'static [u8]>,
+    id: RoleId,
+) -> Result<Option<Role>, StoreError> {
+    Role::from_found(table.get(id)?)
 }
 
 pub(super) fn put_role(tx: &WriteTransaction, role: &Role) -> Result<(), StoreError> {
@@ -133,9 +141,19 @@ pub(super) fn permissions_of(
     tx: &ReadTransaction,
     user: &User,
 ) -> Result<PermissionSet, StoreError> {
+    permissions_in(&tx.open_table(tables::ROLES)?, user)
+}
+
+/// [`permissions_of`] over the roles table of a read or a write transaction
+/// (inside a write, the permissions as they stand at this moment, for rules
+/// checked where they can't go stale).
+pub(super) fn permissions_in(
+    table: &impl ReadableTable<RoleId, &'static [u8]>,
+    user: &User,
+) -> Result<PermissionSet, StoreError> {
     let mut set = PermissionSet::default();
     for id in &user.roles {
-        if let Some(role) = read_role(tx, *id)? {
+        if let Some(role) = role_in(table, *id)? {
             set = set.union(role.permission_set());
         }
     }

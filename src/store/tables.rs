@@ -18,6 +18,29 @@ pub const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users_v1");
 /// lower-cased email → user id. Makes emails unique without regard to case.
 pub const USERS_BY_EMAIL: TableDefinition<&str, u64> = TableDefinition::new("users_by_email_v1");
 
+/// user id → the Users list index's row for that user: lower-cased name and
+/// email and the user's key in each sort order (see `user_index`). Every
+/// write to `USERS` goes through `users::insert_user`, `put_user`,
+/// `record_sign_in` or `remove_user`, which keep these four tables in step.
+pub const USER_INDEX_ROWS: TableDefinition<u64, &[u8]> = TableDefinition::new("user_index_rows_v1");
+
+/// search gram (a trigram of the lower-cased "first last" or email, or
+/// U+0001 and a word's first one or two characters) → ids of the users who
+/// have it.
+pub const USER_SEARCH_GRAMS: MultimapTableDefinition<&str, u64> =
+    MultimapTableDefinition::new("user_search_grams_v1");
+
+/// column byte ++ the user's key in that order ++ 0 ++ user id (8 bytes, big
+/// endian) → the user's lower-cased name, NUL, email: each sort order of the
+/// Users list, readable without reading users.
+pub const USER_SORT_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("user_sort_keys_v1");
+
+/// column byte ++ the first sort key of a block (the bare column byte for
+/// the column's first block) → how many sort keys lie between it and the
+/// next block's start: finds page N by adding counts instead of walking.
+pub const USER_SORT_BLOCKS: TableDefinition<&[u8], u64> =
+    TableDefinition::new("user_sort_blocks_v1");
+
 /// role id → `domain::Role` record.
 pub const ROLES: TableDefinition<u64, &[u8]> = TableDefinition::new("roles_v1");
 

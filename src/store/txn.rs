@@ -13,12 +13,13 @@ use redb::WriteTransaction;
 
 use super::throttle::{self, Limit, Quota, ThrottleKey};
 use super::{
-    OneTimeToken, Store, StoreError, TokenPurpose, audit, one_time_tokens, outbox, sessions,
-    settings, two_factor, users,
+    OneTimeToken, Store, StoreError, TokenPurpose, audit, one_time_tokens, outbox, roles, sessions,
+    settings, tables, two_factor, user_index, users,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::{
-    AccountSettings, MailMessage, NewEvent, Session, TokenHash, TwoFactor, User, UserId,
+    AccountSettings, MailMessage, NewEvent, PermissionSet, Session, TokenHash, TwoFactor, User,
+    UserId,
 };
 
 /// The open write transaction handed to a [`Store::transact`] closure.
@@ -72,6 +73,34 @@ impl Txn<'_> {
 
     pub fn insert_user(&self, new: super::NewUser) -> Result<User, StoreError> {
         users::insert_user(self.tx, new)
+    }
+
+    /// Deletes a user, their sessions, 2FA record and one-time links;
+    /// `None` if there was no such user.
+    pub fn delete_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        users::remove_user(self.tx, id)
+    }
+
+    /// The Active users holding Global Administrator at this moment: the
+    /// set the last-administrator rule protects. Read through the Users
+    /// list index, so it costs the holders, not every user.
+    pub fn active_global_administrators(&self) -> Result<Vec<User>, StoreError> {
+        let keys = self.tx.open_table(tables::USER_SORT_KEYS)?;
+        let mut active = Vec::new();
+        for id in user_index::global_administrators(&keys)? {
+            if let Some(user) = self.user(id)?
+                && user.is_active()
+                && user.is_global_administrator()
+            {
+                active.push(user);
+            }
+        }
+        Ok(active)
+    }
+
+    /// What `user`'s roles grant as stored now.
+    pub fn permissions_of(&self, user: &User) -> Result<PermissionSet, StoreError> {
+        roles::permissions_in(&self.tx.open_table(tables::ROLES)?, user)
     }
 
     /// Appends an audit event to this transaction; returns its id.
@@ -141,14 +170,6 @@ impl Txn<'_> {
     /// Ends every session of `user`; returns how many there were.
     pub fn end_sessions_of_user(&self, user: UserId) -> Result<usize, StoreError> {
         sessions::remove_sessions_of_user(self.tx, user)
-    }
-
-    /// Every active Global Administrator, by id.
-    pub fn active_global_administrators(&self) -> Result<Vec<User>, StoreError> {
-        Ok(users::all_users_for_update(self.tx)?
-            .into_iter()
-            .filter(|u| u.is_active() && u.is_global_administrator())
-            .collect())
     }
 
     /// Stores a one-time link, voiding the user's older links of the same purpose.

@@ -3,9 +3,14 @@
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::codec::Record;
-use super::{Store, StoreError, TokenPurpose, next_id, one_time_tokens, tables};
+use super::{
+    Store, StoreError, TokenPurpose, next_id, one_time_tokens, sessions, tables, two_factor,
+    user_index,
+};
 use crate::domain::time::Timestamp;
-use crate::domain::{Email, PersonName, Phone, RoleId, SignInMethod, User, UserId, UserStatus};
+use crate::domain::{
+    Email, PersonName, Phone, RoleId, SignInMethod, User, UserId, UserPage, UserQuery, UserStatus,
+};
 
 impl Record for User {
     const TABLE: &'static str = "users";
@@ -43,6 +48,24 @@ impl Store {
                 Some(id) => read_user(tx, id.value()),
                 None => Ok(None),
             }
+        })
+    }
+
+    /// One page of the Users list: searched, sorted and cut through the
+    /// index (see `user_index`), reading only the users shown.
+    pub fn user_page(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        self.read(|tx| user_index::page(tx, query))
+    }
+
+    /// The users holding Global Administrator, Active or not.
+    pub fn global_administrators(&self) -> Result<Vec<User>, StoreError> {
+        self.read(|tx| {
+            let keys = tx.open_table(tables::USER_SORT_KEYS)?;
+            let mut holders = Vec::new();
+            for id in user_index::global_administrators(&keys)? {
+                holders.extend(read_user(tx, id)?);
+            }
+            Ok(holders)
         })
     }
 
@@ -88,15 +111,6 @@ pub(super) fn read_user_for_update(
     User::from_found(tx.open_table(tables::USERS)?.get(id)?)
 }
 
-/// Every user, read inside a write transaction.
-pub(super) fn all_users_for_update(tx: &WriteTransaction) -> Result<Vec<User>, StoreError> {
-    let table = tx.open_table(tables::USERS)?;
-    table
-        .iter()?
-        .map(|entry| User::from_bytes(entry?.1.value()))
-        .collect()
-}
-
 pub(super) fn user_by_email_for_update(
     tx: &WriteTransaction,
     email: &str,
@@ -139,6 +153,7 @@ pub(super) fn insert_user(tx: &WriteTransaction, new: NewUser) -> Result<User, S
         .insert(user.id, user.to_bytes().as_slice())?;
     tx.open_table(tables::USERS_BY_EMAIL)?
         .insert(key.as_str(), user.id)?;
+    user_index::reindex(tx, user.id, Some(&user))?;
     // A user exists now, so a pending first-start link must stop working.
     one_time_tokens::remove_tokens(tx, TokenPurpose::Setup)?;
     Ok(user)
@@ -154,9 +169,11 @@ pub(super) fn record_sign_in(
         return Ok(());
     };
     user.last_sign_in_at = Some(at);
-    // The email is unchanged, so the index needs no attention.
+    // The email is unchanged, so its index needs no attention; the list's
+    // Last sign-in order does.
     table.insert(id, user.to_bytes().as_slice())?;
-    Ok(())
+    drop(table);
+    user_index::reindex(tx, id, Some(&user))
 }
 
 pub(super) fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
@@ -176,7 +193,26 @@ pub(super) fn put_user(tx: &WriteTransaction, user: &User) -> Result<(), StoreEr
     }
     index.insert(new_key.as_str(), user.id)?;
     users.insert(user.id, user.to_bytes().as_slice())?;
-    Ok(())
+    drop((users, index));
+    user_index::reindex(tx, user.id, Some(user))
+}
+
+/// Deletes a user with everything that lets them in or finds them: the
+/// record, the email and list indexes, their sessions, their 2FA record and
+/// their one-time links (set-up, reset, email change, invitation). Their
+/// audit events stay (they name the user by email). Returns the user as
+/// they were, `None` if there was none.
+pub(super) fn remove_user(tx: &WriteTransaction, id: UserId) -> Result<Option<User>, StoreError> {
+    let Some(user) = User::from_found(tx.open_table(tables::USERS)?.remove(id)?)? else {
+        return Ok(None);
+    };
+    tx.open_table(tables::USERS_BY_EMAIL)?
+        .remove(user.email.key().as_str())?;
+    user_index::reindex(tx, id, None)?;
+    sessions::remove_sessions_of_user(tx, id)?;
+    two_factor::remove(tx, id)?;
+    one_time_tokens::remove_tokens_of_user(tx, id)?;
+    Ok(Some(user))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{Column, Pager, Tone, data_table, notice};
+use super::components::{Column, Pager, Table, Tone, notice};
 use super::layout::card;
 use super::{Chrome, csv, icons, page};
 use crate::accounts::FieldErrors;
@@ -11,9 +11,9 @@ use crate::accounts::audit::AuditFilterForm;
 use crate::domain::{AuditAction, AuditEvent, EventParty, time};
 use crate::store::EventPage;
 
-/// The region the filter and the pager replace: the form (so its messages
-/// sit beside its fields) and the results.
-pub const PANEL: &str = "#audit-panel";
+/// The id of the region the filter and the pager replace: the form (so its
+/// messages sit beside its fields) and the results.
+pub const PANEL: &str = "audit-panel";
 
 pub fn audit_page(chrome: &Chrome<'_>, panel: Markup) -> Markup {
     page(chrome, "Audit log", card("Audit log", html! {}, panel))
@@ -26,7 +26,7 @@ pub fn audit_panel(
     page: Option<&EventPage>,
 ) -> Markup {
     html! {
-        div #audit-panel {
+        div #(PANEL) {
             (filter_form(form, errors))
             div aria-live="polite" {
                 @if let Some(message) = errors.get("page") { (notice(Tone::Error, message)) }
@@ -40,7 +40,7 @@ pub fn audit_panel(
 fn filter_form(form: &AuditFilterForm, errors: &FieldErrors) -> Markup {
     html! {
         form.filter-form method="get" action="/account/audit" novalidate
-            data-hx-get="/account/audit" data-hx-target=(PANEL) data-hx-swap="outerHTML"
+            data-hx-get="/account/audit" data-hx-target=(format!("#{PANEL}")) data-hx-swap="outerHTML"
             data-hx-replace-url="true"
             data-hx-trigger="submit, change from:#field-action, change from:#field-from, change from:#field-to" {
             (filter_field("user", "User (email)", "email", &form.user, errors))
@@ -92,21 +92,45 @@ fn results(form: &AuditFilterForm, page: &EventPage) -> Markup {
         }
         format!("/account/audit?{}", query.to_query())
     };
-    let pager = Pager {
-        newer: page
-            .has_newer
+    let pager = Pager::newest_first(
+        PANEL,
+        page.has_newer
             .then(|| page.events.first().map(|e| link(("after", e.id))))
             .flatten(),
-        older: page
-            .has_older
+        page.has_older
             .then(|| page.events.last().map(|e| link(("before", e.id))))
             .flatten(),
-        target: PANEL,
-    };
+    );
     let export = match base.to_query() {
         q if q.is_empty() => "/account/audit.csv".to_owned(),
         q => format!("/account/audit.csv?{q}"),
     };
+    let empty = if form.is_filtered() {
+        "No events match this filter."
+    } else {
+        "No events yet."
+    };
+    html! {
+        div.results-bar {
+            p.muted {
+                @if form.is_filtered() { "Filtered events, newest first." } @else { "All events, newest first." }
+            }
+            a.button href=(export) download { (icons::download()) "Export CSV" }
+        }
+        (events_table("Audit events", &page.events, empty, true))
+        (pager.render())
+    }
+}
+
+/// Events as a table, newest first: the Audit log's, and a user's history
+/// on the User page. With `link_parties` each named user links to their
+/// events in the Audit log (for viewers who may see it).
+pub fn events_table(
+    caption: &str,
+    events: &[AuditEvent],
+    empty: &str,
+    link_parties: bool,
+) -> Markup {
     let columns = [
         Column::new("Time"),
         Column::new("Action"),
@@ -115,31 +139,24 @@ fn results(form: &AuditFilterForm, page: &EventPage) -> Markup {
         Column::new("Details"),
         Column::new("Address"),
     ];
-    let empty = if form.is_filtered() {
-        "No events match this filter."
-    } else {
-        "No events yet."
-    };
-    let rows = page.events.iter().map(event_row).collect();
-    html! {
-        div.results-bar {
-            p.muted {
-                @if form.is_filtered() { "Filtered events, newest first." } @else { "All events, newest first." }
-            }
-            a.button href=(export) download { (icons::download()) "Export CSV" }
-        }
-        (data_table("Audit events", &columns, rows, empty))
-        (pager.render())
+    let rows = events.iter().map(|e| event_row(e, link_parties)).collect();
+    Table {
+        caption,
+        columns: &columns,
+        sorting: None,
+        empty,
+        class: "",
     }
+    .render(rows)
 }
 
-fn event_row(event: &AuditEvent) -> Markup {
+fn event_row(event: &AuditEvent, link_parties: bool) -> Markup {
     html! {
         tr {
             td.nowrap { time datetime=(time::rfc3339(event.at)) { (time::display(event.at)) } }
             td.action-cell { (event.action.label()) }
-            td.party-cell { (party(event.actor.as_ref(), "System")) }
-            td.party-cell { (party(event.subject.as_ref(), "—")) }
+            td.party-cell { (party(event.actor.as_ref(), "System", link_parties)) }
+            td.party-cell { (party(event.subject.as_ref(), "—", link_parties)) }
             td.detail-cell { (event.detail) }
             td.nowrap { @if let Some(client) = &event.client { (client) } @else { span.muted { "—" } } }
         }
@@ -147,10 +164,10 @@ fn event_row(event: &AuditEvent) -> Markup {
 }
 
 /// A user as the event names them; a link to their events when they have an id.
-fn party(party: Option<&EventParty>, none: &str) -> Markup {
+fn party(party: Option<&EventParty>, none: &str, link: bool) -> Markup {
     html! {
         @match party {
-            Some(p) if p.id.is_some() => {
+            Some(p) if link && p.id.is_some() => {
                 a href=(format!("/account/audit?{}", serde_urlencoded::to_string([("user", &p.label)]).unwrap_or_default()))
                     title=(format!("Events of {}", p.label)) { (p.label) }
             }

@@ -1,5 +1,19 @@
 //! Pieces every screen uses: labelled fields with their errors, notices,
 //! switches and buttons, built once so that accessibility is built once.
+//! Lists (search box, table, pager), dialogs and tabs live in the
+//! submodules and are re-exported here: every screen draws them with these
+//! same pieces, so they look and behave alike everywhere.
+
+mod dialog;
+mod list;
+mod tabs;
+
+pub use dialog::{
+    CloseLink, DIALOG_SLOT, close_dialog, dialog, dialog_link, dialog_or_page, dialog_slot,
+    icon_action,
+};
+pub use list::{Column, ListUrl, Pager, SearchBox, Sorting, Table, group_digits};
+pub use tabs::{Tab, tabs};
 
 use maud::{Markup, html};
 
@@ -189,169 +203,34 @@ pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
-/// A search box that filters a region as the person types (htmx, debounced)
-/// and is a plain GET form without JavaScript. The server answers the htmx
-/// request with the region alone (`target`, swapped whole).
-pub struct SearchBox<'a> {
-    /// The page's own path: the form's action and htmx's source.
-    pub action: &'a str,
-    pub label: &'a str,
-    pub placeholder: &'a str,
-    /// The current search text.
-    pub value: &'a str,
-    /// CSS selector of the region to replace with the answer.
-    pub target: &'a str,
+/// What a badge says about its subject, which sets its colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Badge {
+    /// Plain facts: "This session", "Built in".
+    Neutral,
+    /// A permission's stored name, in a fixed-width face.
+    Code,
+    /// Waiting: Invited, Queued.
+    Pending,
+    /// Done and well: Active, Sent.
+    Good,
+    /// Needs attention: Failed, Deletion requested.
+    Alert,
 }
 
-impl SearchBox<'_> {
-    pub fn render(&self) -> Markup {
-        html! {
-            form.search-box method="get" action=(self.action) role="search" {
-                label.visually-hidden for="search-q" { (self.label) }
-                input #search-q type="search" name="q" value=(self.value)
-                    placeholder=(self.placeholder) autocomplete="off"
-                    data-hx-get=(self.action) data-hx-trigger="input changed delay:300ms, search"
-                    data-hx-target=(self.target) data-hx-swap="outerHTML" data-hx-replace-url="true";
-                button.button type="submit" { "Search" }
-            }
-        }
-    }
+/// A small label beside a name or in a table cell.
+pub fn badge(tone: Badge, text: &str) -> Markup {
+    badge_titled(tone, text, None)
 }
 
-/// A table column: its heading and a class for its cells (`actions` right-aligns).
-#[derive(Clone, Copy)]
-pub struct Column {
-    pub label: &'static str,
-    pub class: &'static str,
-    /// Read by screen readers only (the actions column needs no visible heading).
-    pub hidden_label: bool,
-}
-
-impl Column {
-    pub const fn new(label: &'static str) -> Self {
-        Self {
-            label,
-            class: "",
-            hidden_label: false,
-        }
-    }
-
-    /// The right-aligned column of icon buttons.
-    pub const fn actions() -> Self {
-        Self {
-            label: "Actions",
-            class: "actions-cell",
-            hidden_label: true,
-        }
-    }
-}
-
-/// A data table with a header row; `rows` are `<tr>`s. When there are none,
-/// one row spanning every column says `empty`.
-pub fn data_table(caption: &str, columns: &[Column], rows: Vec<Markup>, empty: &str) -> Markup {
-    html! {
-        div.table-wrap {
-            table.data-table {
-                caption.visually-hidden { (caption) }
-                thead {
-                    tr {
-                        @for column in columns {
-                            th scope="col" class=[(!column.class.is_empty()).then_some(column.class)] {
-                                @if column.hidden_label { span.visually-hidden { (column.label) } }
-                                @else { (column.label) }
-                            }
-                        }
-                    }
-                }
-                tbody {
-                    @if rows.is_empty() {
-                        tr.empty-row { td colspan=(columns.len()) { (empty) } }
-                    }
-                    @for row in rows { (row) }
-                }
-            }
-        }
-    }
-}
-
-/// Newer / Older links under a paged table; each is a link (a page without
-/// JavaScript) that htmx follows into `target`. Shown only when there is
-/// another page.
-pub struct Pager<'a> {
-    pub newer: Option<String>,
-    pub older: Option<String>,
-    pub target: &'a str,
-}
-
-impl Pager<'_> {
-    pub fn render(&self) -> Markup {
-        let link = |href: &Option<String>, label: &str, rel: &str| {
-            html! {
-                @if let Some(href) = href {
-                    a.button href=(href) rel=(rel) data-hx-get=(href) data-hx-target=(self.target)
-                        data-hx-swap="outerHTML" data-hx-replace-url="true" { (label) }
-                } @else {
-                    // Keeps the other link on its side.
-                    span {}
-                }
-            }
-        };
-        html! {
-            @if self.newer.is_some() || self.older.is_some() {
-                nav.pager aria-label="Pages" {
-                    (link(&self.newer, "← Newer", "prev"))
-                    (link(&self.older, "Older →", "next"))
-                }
-            }
-        }
-    }
-}
-
-/// An icon link in a table row (edit, clone, delete): a page without
-/// JavaScript, a dialog fetched into `#dialog-slot` with it.
-pub fn icon_action(href: &str, label: &str, class: &str, icon: Markup) -> Markup {
-    html! {
-        a class=(format!("icon-button {class}")) href=(href) aria-label=(label) title=(label)
-            data-hx-get=(href) data-hx-target="#dialog-slot" data-hx-swap="innerHTML" { (icon) }
-    }
-}
-
-/// Where htmx puts a dialog; empty until one is asked for.
-pub fn dialog_slot() -> Markup {
-    html! { div #dialog-slot {} }
-}
-
-/// Sent with a successful dialog form: empties the slot, which closes the dialog.
-pub fn close_dialog() -> Markup {
-    html! { div #dialog-slot data-hx-swap-oob="true" {} }
-}
-
-/// A modal `<dialog>` (opened by `app.js` once swapped in; Escape and every
-/// `data-dialog-close` control close it). Pages without JavaScript show the
-/// same body in a card instead: see [`dialog_or_page`].
-pub fn modal(title: &str, body: Markup) -> Markup {
-    html! {
-        dialog.modal data-modal aria-labelledby="dialog-title" {
-            div.modal-header { h2 #dialog-title { (title) } }
-            div.modal-body { (body) }
-        }
-    }
-}
-
-/// The same content as a dialog for htmx, or as a page of its own.
-pub fn dialog_or_page(chrome: &super::Chrome<'_>, htmx: bool, title: &str, body: Markup) -> Markup {
-    if htmx {
-        modal(title, body)
-    } else {
-        super::page(
-            chrome,
-            title,
-            super::layout::card(title, html! {}, html! { div.narrow-form { (body) } }),
-        )
-    }
-}
-
-/// A small label in a table cell (a permission's name, "Built in").
-pub fn badge(text: &str, class: &str) -> Markup {
-    html! { span class=(format!("badge {class}")) { (text) } }
+/// [`badge`] with a tooltip that says more (when a deletion was asked for).
+pub fn badge_titled(tone: Badge, text: &str, title: Option<&str>) -> Markup {
+    let class = match tone {
+        Badge::Neutral => "badge",
+        Badge::Code => "badge badge-code",
+        Badge::Pending => "badge badge-pending",
+        Badge::Good => "badge badge-good",
+        Badge::Alert => "badge badge-alert",
+    };
+    html! { span class=(class) title=[title] { (text) } }
 }

@@ -3,6 +3,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
+use super::components::dialog_slot;
 use super::icons;
 use crate::accounts::SignedIn;
 use crate::domain::Permission;
@@ -84,6 +85,8 @@ pub fn page(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                         (content)
                     }
                 }
+                // Where dialogs open (see `components::dialog`).
+                (dialog_slot())
                 div #progress .progress aria-hidden="true" {}
             }
         }

@@ -23,5 +23,7 @@ pub mod setup;
 pub mod sign_in;
 pub mod two_factor;
 pub mod unavailable;
+pub mod user_page;
+pub mod users;
 
 pub use layout::{Chrome, page};

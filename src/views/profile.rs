@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{Field, Switch, Tone, csrf_field, form_errors, notice};
+use super::components::{Field, Switch, Tone, csrf_field, dialog_link, form_errors, notice};
 use super::icons;
 use super::layout::card;
 use super::sessions::sessions_card;
@@ -58,8 +58,7 @@ pub fn profile_page(chrome: &Chrome<'_>, view: &ProfileView<'_>, details: Markup
                 }
                 // With JavaScript the question opens as a dialog over
                 // this page; without, the link leads to the same question.
-                a.button.danger-outline href="/profile/delete" data-hx-get="/profile/delete"
-                    data-hx-target="body" data-hx-swap="beforeend" { "Delete user account" }
+                (dialog_link("/profile/delete", "button danger-outline", html! { "Delete user account" }))
                 form.inline method="post" action="/signout" {
                     (csrf_field(chrome.csrf))
                     button.button type="submit" { "Log out" }

@@ -1,12 +1,12 @@
 //! The Roles screen: the list with its search, and the add, edit, clone and
 //! delete forms, each a `<dialog>` for htmx or a page of its own without
-//! JavaScript (see `components::dialog_or_page`).
+//! JavaScript (see `components::dialog`).
 
 use maud::{Markup, html};
 
 use super::components::{
-    Column, Field, SearchBox, Switch, Tone, badge, csrf_field, data_table, dialog_slot,
-    form_errors, icon_action, notice,
+    Badge, CloseLink, Column, Field, ListUrl, SearchBox, Switch, Table, Tone, badge, csrf_field,
+    dialog_link, form_errors, icon_action, notice,
 };
 use super::layout::card;
 use super::{Chrome, icons, page};
@@ -14,14 +14,16 @@ use crate::accounts::FieldErrors;
 use crate::accounts::roles::RoleForm;
 use crate::domain::{Permission, Role};
 
-/// The region search and saves replace.
-pub const RESULTS: &str = "#roles-results";
+/// The id of the region search and saves replace.
+pub const RESULTS: &str = "roles-results";
 
 pub fn roles_page(chrome: &Chrome<'_>, search: &str, results: Markup) -> Markup {
-    let add = html! {
-        a.button.primary href="/account/roles/new" data-hx-get="/account/roles/new"
-            data-hx-target="#dialog-slot" data-hx-swap="innerHTML" { (icons::plus()) "Add role" }
-    };
+    let add = dialog_link(
+        "/account/roles/new",
+        "button primary",
+        html! { (icons::plus()) "Add role" },
+    );
+    let url = ListUrl::new("/account/roles").param("q", search);
     page(
         chrome,
         "Roles",
@@ -30,14 +32,13 @@ pub fn roles_page(chrome: &Chrome<'_>, search: &str, results: Markup) -> Markup 
             add,
             html! {
                 (SearchBox {
-                    action: "/account/roles",
+                    url: &url,
+                    name: "q",
                     label: "Search roles",
-                    placeholder: "Search by name or description",
-                    value: search,
+                    placeholder: "Name or description",
                     target: RESULTS,
                 }.render())
                 (results)
-                (dialog_slot())
             },
         ),
     )
@@ -59,11 +60,11 @@ pub fn roles_results(roles: &[Role], search: &str, done: Option<&str>) -> Markup
     };
     let rows = roles.iter().map(role_row).collect();
     html! {
-        div #roles-results {
+        div #(RESULTS) {
             div aria-live="polite" {
                 @if let Some(done) = done { (notice(Tone::Success, done)) }
             }
-            (data_table("Roles", &columns, rows, &empty))
+            (Table { caption: "Role list", columns: &columns, sorting: None, empty: &empty, class: "" }.render(rows))
         }
     }
 }
@@ -74,7 +75,7 @@ fn role_row(role: &Role) -> Markup {
         tr {
             td.name-cell {
                 span.role-name { (name) }
-                @if role.locked { " " (badge("Built in", "badge-muted")) }
+                @if role.locked { " " (badge(Badge::Neutral, "Built in")) }
             }
             td {
                 @if role.description.is_empty() { span.muted { "—" } }
@@ -86,7 +87,7 @@ fn role_row(role: &Role) -> Markup {
                 } @else if role.permissions.is_empty() {
                     span.muted { "None" }
                 } @else {
-                    @for p in &role.permissions { (badge(p.as_str(), "badge-permission")) " " }
+                    @for p in &role.permissions { (badge(Badge::Code, p.as_str())) " " }
                 }
             }
             td.actions-cell {
@@ -195,13 +196,12 @@ pub fn delete_form(role: &Role, csrf: &str, htmx: bool) -> Markup {
     }
 }
 
-/// Submit and Cancel. Cancel is a link back to the list (the page without
-/// JavaScript); in a dialog, `app.js` makes it close the dialog instead.
+/// Submit and Cancel (back to the list, or closing the dialog).
 fn dialog_actions(submit: &str, class: &str) -> Markup {
     html! {
         div.form-actions {
             button type="submit" class=(class) { (submit) }
-            a.button href="/account/roles" data-dialog-close { "Cancel" }
+            (CloseLink { href: "/account/roles", label: "Cancel" }.render())
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{Tone, csrf_field, notice};
+use super::components::{Badge, Column, Table, Tone, badge, csrf_field, notice};
 use crate::accounts::sessions::SessionSummary;
 use crate::domain::time;
 
@@ -26,43 +26,42 @@ pub fn sessions_card(csrf: &str, sessions: &[SessionSummary], ended: Option<usiz
                     }
                 }
                 p.hint { "Browsers signed in to your account. Sign out any you don't recognise, then change your password." }
-                table.sessions-table {
-                    thead {
-                        tr {
-                            th scope="col" { "Device" }
-                            th scope="col" { "Address" }
-                            th scope="col" { "Signed in" }
-                            th scope="col" { "Last active" }
-                            th scope="col" { span.visually-hidden { "Action" } }
+                (Table {
+                    caption: "Browsers signed in",
+                    columns: &[
+                        Column::new("Device"),
+                        Column::new("Address"),
+                        Column::new("Signed in"),
+                        Column::new("Last active"),
+                        Column::actions(),
+                    ],
+                    sorting: None,
+                    empty: "",
+                    class: "stacked",
+                }.render(sessions.iter().map(|session| html! {
+                    tr.current-session[session.current] {
+                        td data-label="Device" {
+                            (session.device)
+                            @if session.current { " " (badge(Badge::Neutral, "This session")) }
                         }
-                    }
-                    tbody {
-                        @for session in sessions {
-                            tr.current-session[session.current] {
-                                td data-label="Device" {
-                                    (session.device)
-                                    @if session.current { " " span.badge { "This session" } }
-                                }
-                                td data-label="Address" {
-                                    @if let Some(client) = session.client { (client) } @else { span.muted { "Unknown" } }
-                                }
-                                td data-label="Signed in" { (time::display(session.signed_in_at)) }
-                                td data-label="Last active" { (time::display(session.last_active_at)) }
-                                td.row-actions {
-                                    @if !session.current {
-                                        @let action = format!("/profile/sessions/{}/signout", session.reference);
-                                        form.inline method="post" action=(action)
-                                            data-hx-post=(action) data-hx-target="#sessions" data-hx-swap="outerHTML" {
-                                            (csrf_field(csrf))
-                                            button.button.small type="submit"
-                                                aria-label=(format!("Sign out {}", session.device)) { "Sign out" }
-                                        }
-                                    }
+                        td data-label="Address" {
+                            @if let Some(client) = session.client { (client) } @else { span.muted { "Unknown" } }
+                        }
+                        td data-label="Signed in" { (time::display(session.signed_in_at)) }
+                        td data-label="Last active" { (time::display(session.last_active_at)) }
+                        td.actions-cell {
+                            @if !session.current {
+                                @let action = format!("/profile/sessions/{}/signout", session.reference);
+                                form.inline method="post" action=(action)
+                                    data-hx-post=(action) data-hx-target="#sessions" data-hx-swap="outerHTML" {
+                                    (csrf_field(csrf))
+                                    button.button.small type="submit"
+                                        aria-label=(format!("Sign out {}", session.device)) { "Sign out" }
                                 }
                             }
                         }
                     }
-                }
+                }).collect()))
                 @if others > 0 {
                     form method="post" action="/profile/sessions/signout-others"
                         data-hx-post="/profile/sessions/signout-others" data-hx-target="#sessions" data-hx-swap="outerHTML" {

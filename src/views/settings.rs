@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{Switch, Tone, csrf_field, notice};
+use super::components::{Badge, Column, Switch, Table, Tone, badge, csrf_field, notice};
 use super::layout::card;
 use super::{Chrome, page};
 use crate::accounts::outgoing_mail::OutboxOverview;
@@ -92,32 +92,25 @@ pub fn outgoing_mail_card(
                 }
                 p { "Mail is " (overview.transport) "." }
                 p.outbox-counts {
-                    span.badge.badge-queued { (counts.queued) " queued" } " "
-                    span.badge.badge-sent { (counts.sent) " sent" } " "
-                    span.badge.badge-failed { (counts.failed) " failed" }
+                    (badge(Badge::Pending, &format!("{} queued", counts.queued))) " "
+                    (badge(Badge::Good, &format!("{} sent", counts.sent))) " "
+                    (badge(Badge::Alert, &format!("{} failed", counts.failed)))
                 }
-                @if overview.recent.is_empty() {
-                    p.muted { "No mail yet." }
-                } @else {
-                    // Focusable so keyboard users can scroll it on a narrow screen.
-                    div.table-wrap role="region" aria-label="Newest messages" tabindex="0" {
-                        table.table {
-                            caption.visually-hidden { "The newest messages, newest first" }
-                            thead { tr {
-                                th scope="col" { "Queued" }
-                                th scope="col" { "To" }
-                                th scope="col" { "Subject" }
-                                th scope="col" { "Status" }
-                                th scope="col" { "Details" }
-                            } }
-                            tbody {
-                                @for message in &overview.recent { (outbox_row(csrf, message)) }
-                            }
-                        }
-                    }
-                    @if counts.queued + counts.sent + counts.failed > overview.recent.len() {
-                        p.hint { "The newest " (overview.recent.len()) " are listed; sent and failed messages are kept for 30 days." }
-                    }
+                (Table {
+                    caption: "Newest messages",
+                    columns: &[
+                        Column::new("Queued"),
+                        Column::new("To"),
+                        Column::new("Subject"),
+                        Column::new("Status"),
+                        Column::new("Details"),
+                    ],
+                    sorting: None,
+                    empty: "No mail yet.",
+                    class: "",
+                }.render(overview.recent.iter().map(|m| outbox_row(csrf, m)).collect()))
+                @if !overview.recent.is_empty() && counts.queued + counts.sent + counts.failed > overview.recent.len() {
+                    p.hint { "The newest " (overview.recent.len()) " are listed; sent and failed messages are kept for 30 days." }
                 }
             }
         }
@@ -127,14 +120,14 @@ pub fn outgoing_mail_card(
 fn outbox_row(csrf: &str, message: &OutboxMessage) -> Markup {
     html! {
         tr {
-            td { (time::display(message.created_at)) }
+            td.nowrap { (time::display(message.created_at)) }
             td.wrap { (message.message.to) }
             td.wrap { (message.message.subject) }
             td {
                 @match message.status {
-                    MailStatus::Queued => span.badge.badge-queued { "Queued" },
-                    MailStatus::Sent => span.badge.badge-sent { "Sent" },
-                    MailStatus::Failed => span.badge.badge-failed { "Failed" },
+                    MailStatus::Queued => (badge(Badge::Pending, "Queued")),
+                    MailStatus::Sent => (badge(Badge::Good, "Sent")),
+                    MailStatus::Failed => (badge(Badge::Alert, "Failed")),
                 }
             }
             td.wrap {

@@ -104,12 +104,11 @@ pub async fn load_context(
                 token
             }),
     };
-    // htmx restoring history it did not keep asks for the whole page.
-    let htmx = request
-        .headers()
-        .get("HX-Request")
-        .is_some_and(|v| v.as_bytes() == b"true")
-        && !request.headers().contains_key("HX-History-Restore-Request");
+    // htmx restoring history after Back asks for the whole page (it puts
+    // the answer in place of the body), though it says HX-Request.
+    let headers = request.headers();
+    let htmx = header_is_true(headers, "HX-Request")
+        && !header_is_true(headers, "HX-History-Restore-Request");
     let path = request.uri().path().to_owned();
     let user_agent = request
         .headers()
@@ -126,6 +125,10 @@ pub async fn load_context(
         user_agent,
     }));
     next.run(request).await
+}
+
+fn header_is_true(headers: &axum::http::HeaderMap, name: &str) -> bool {
+    headers.get(name).is_some_and(|v| v.as_bytes() == b"true")
 }
 
 /// The address the request came from. Behind trusted proxies it is the

@@ -24,6 +24,7 @@ mod settings;
 mod setup;
 mod sign_in;
 mod two_factor;
+mod users;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -81,9 +82,72 @@ pub struct AccountRoute {
 /// handler's use case checks again), and the permission-matrix test reads the
 /// same list, so no administration route exists without a stated permission.
 fn account_routes() -> Vec<(AccountRoute, MethodRouter<Accounts>)> {
-    use Permission::{AuditView, RolesManage, SettingsManage, UsersDisable2fa, UsersView};
+    use Permission::{
+        AuditView, RolesManage, SettingsManage, UsersAssignRoles, UsersDelete, UsersDisable2fa,
+        UsersEdit, UsersInvite, UsersView,
+    };
     vec![
-        row(Method::GET, "/account/users", UsersView, pages::users),
+        row(Method::GET, "/account/users", UsersView, users::list),
+        row(
+            Method::GET,
+            "/account/users/invite",
+            UsersInvite,
+            users::invite,
+        ),
+        row(
+            Method::POST,
+            "/account/users/delete",
+            UsersDelete,
+            users::delete,
+        ),
+        row(
+            Method::GET,
+            "/account/users/{id}",
+            UsersView,
+            users::details,
+        ),
+        row(
+            Method::GET,
+            "/account/users/{id}/edit",
+            UsersEdit,
+            users::edit,
+        ),
+        row(
+            Method::POST,
+            "/account/users/{id}/edit",
+            UsersEdit,
+            users::save,
+        ),
+        row(
+            Method::GET,
+            "/account/users/{id}/delete",
+            UsersDelete,
+            users::confirm_delete,
+        ),
+        row(
+            Method::GET,
+            "/account/users/{id}/roles",
+            UsersView,
+            users::roles,
+        ),
+        row(
+            Method::POST,
+            "/account/users/{id}/roles/add",
+            UsersAssignRoles,
+            users::add_role,
+        ),
+        row(
+            Method::POST,
+            "/account/users/{id}/roles/remove",
+            UsersAssignRoles,
+            users::remove_role,
+        ),
+        row(
+            Method::GET,
+            "/account/users/{id}/history",
+            UsersView,
+            users::history,
+        ),
         row(Method::GET, "/account/roles", RolesManage, roles::list),
         row(Method::POST, "/account/roles", RolesManage, roles::create),
         row(
@@ -266,7 +330,7 @@ pub fn router(accounts: Accounts) -> Router {
         )
         .route(
             "/profile/delete",
-            get(profile::deletion_question).post(profile::request_deletion),
+            get(profile::deletion_dialog).post(profile::request_deletion),
         )
         .route(
             EMAIL_CONFIRM_PATH,

@@ -1,17 +1,12 @@
-//! Small pages: home, health, 404, and the honest placeholders for flows that
-//! later releases complete.
+//! Small pages: home, health and 404.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::Markup;
 
-use super::context::{Ctx, SignedInCtx};
+use super::context::Ctx;
 use crate::accounts::Accounts;
-use crate::accounts::settings::require;
-use crate::domain::Permission;
 use crate::error::AppError;
-use crate::views::unavailable::unavailable_page;
 
 pub async fn home(Ctx(ctx): Ctx) -> Redirect {
     Redirect::to(if ctx.viewer.is_some() {
@@ -31,14 +26,4 @@ pub async fn healthz(State(accounts): State<Accounts>) -> Response {
 
 pub async fn not_found() -> AppError {
     AppError::NotFound
-}
-
-/// The Users screen, until it is built; behind `users.view` (see `web::account_routes`).
-pub async fn users(s: SignedInCtx) -> Result<Markup, AppError> {
-    require(&s.viewer, Permission::UsersView)?;
-    Ok(unavailable_page(
-        &s.ctx.chrome(),
-        "Users",
-        "This administration screen will be managed here.",
-    ))
 }

@@ -20,7 +20,7 @@ use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::domain::{TwoFactorStatus, User};
 use crate::error::AppError;
 use crate::views::components::Tone;
-use crate::views::deletion::{deletion_dialog, deletion_page};
+use crate::views::deletion::deletion_question;
 use crate::views::email_change::confirm_page;
 use crate::views::password::link_invalid_page;
 use crate::views::profile::{ProfileView, details_fragment, edit_fragment, profile_page};
@@ -211,13 +211,12 @@ impl Extras {
 }
 
 /// *Delete user account*: the Yes/No question, a dialog for htmx.
-pub async fn deletion_question(s: SignedInCtx) -> Markup {
-    let requested_at = s.viewer.user.deletion_requested_at;
-    if s.ctx.htmx {
-        deletion_dialog(&s.ctx.csrf, requested_at)
-    } else {
-        deletion_page(&s.ctx.chrome(), requested_at)
-    }
+pub async fn deletion_dialog(s: SignedInCtx) -> Markup {
+    deletion_question(
+        &s.ctx.chrome(),
+        s.ctx.htmx,
+        s.viewer.user.deletion_requested_at,
+    )
 }
 
 /// *Yes*: tells the Global Administrators, then back to the Profile.

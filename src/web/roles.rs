@@ -7,12 +7,13 @@
 //! Invalid input answers 422 with the form and its messages.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 use super::context::SignedInCtx;
 use super::form::{Form, Query};
+use super::render::retarget;
 use crate::accounts::roles::RoleForm;
 use crate::accounts::settings::require;
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
@@ -168,6 +169,7 @@ pub async fn delete_confirm(
     Ok(dialog_or_page(
         &s.ctx.chrome(),
         s.ctx.htmx,
+        "role-dialog",
         "Delete role",
         delete_form(&role, &s.ctx.csrf, s.ctx.htmx),
     ))
@@ -206,11 +208,7 @@ fn done(
         (roles_results(&roles, search, Some(message)))
         (close_dialog())
     };
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert("HX-Retarget", HeaderValue::from_static(RESULTS));
-    headers.insert("HX-Reswap", HeaderValue::from_static("outerHTML"));
-    Ok(response)
+    Ok(retarget(body, RESULTS))
 }
 
 fn invalid(markup: Markup) -> Response {
@@ -250,7 +248,7 @@ fn dialog_form(s: &SignedInCtx, title: &str, form: Markup, errors: &FieldErrors)
     if s.ctx.htmx && !errors.is_empty() {
         return form;
     }
-    dialog_or_page(&s.ctx.chrome(), s.ctx.htmx, title, form)
+    dialog_or_page(&s.ctx.chrome(), s.ctx.htmx, "role-dialog", title, form)
 }
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {

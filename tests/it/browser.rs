@@ -14,6 +14,8 @@ use serde_json::json;
 
 use crate::support::{PASSWORD, TestApp, free_port};
 use crate::two_factor::Phone;
+use latchkey::domain::{Email, PersonName, UserStatus};
+use latchkey::store::{NewUser, StoreError};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -230,7 +232,6 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
 
     for (path, name) in [
         ("/account/settings", "settings"),
-        ("/account/users", "account-section"),
         ("/nowhere", "not-found"),
         ("/profile/2fa", "two-factor"),
     ] {
@@ -443,7 +444,9 @@ async fn forgotten_password_by_mail_then_sign_in_with_the_new_one() {
     driver.click("a[href='/profile/delete']").await;
     driver.wait_for("dialog#deletion-dialog[open]").await;
     driver.screenshot("deletion-dialog").await;
-    driver.click("dialog [data-close-dialog]").await;
+    driver
+        .click("dialog .form-actions [data-close-dialog]")
+        .await;
     wait_until(
         &driver,
         "return document.querySelector('dialog') === null;",
@@ -568,7 +571,9 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
     )
     .await;
     driver.screenshot("role-form-error").await;
-    driver.click("dialog [data-dialog-close]").await;
+    driver
+        .click("dialog .form-actions [data-close-dialog]")
+        .await;
     wait_until(
         &driver,
         "return document.querySelectorAll('dialog').length;",
@@ -623,5 +628,185 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
         .unwrap();
     driver.wait_for("main form#role-form").await;
     driver.screenshot("role-form-page").await;
+    driver.stop().await;
+}
+
+/// Rows in the Users table right now.
+async fn rows(driver: &Driver) -> Vec<String> {
+    let found = driver
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#users-results tbody tr')).map(r => r.innerText);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+/// Waits until `check` holds for the rows (htmx swaps after a pause).
+async fn rows_until(driver: &Driver, what: &str, check: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = rows(driver).await;
+        if check(&found) {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: rows are {found:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_page_filters_as_you_type_and_edits_in_a_dialog() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", true).await;
+    app.accounts
+        .store
+        .transact::<_, StoreError>(|t| {
+            for (first, last, email, status) in [
+                (
+                    "Ada",
+                    "Lovelace",
+                    "ada@analytical.example",
+                    UserStatus::Active,
+                ),
+                ("Grace", "Hopper", "grace@navy.example", UserStatus::Active),
+                (
+                    "Alan",
+                    "Turing",
+                    "alan@bletchley.example",
+                    UserStatus::Invited,
+                ),
+                (
+                    "Katherine",
+                    "Johnson",
+                    "kj@nasa.example",
+                    UserStatus::Active,
+                ),
+            ] {
+                t.insert_user(NewUser {
+                    first_name: PersonName::parse(first).unwrap(),
+                    last_name: PersonName::parse(last).unwrap(),
+                    email: Email::parse(email).unwrap(),
+                    phone: None,
+                    status,
+                    password_hash: None,
+                    roles: Vec::new(),
+                    created_at: 1_700_000_000,
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let ada = app.stored_user("ada@analytical.example");
+    app.accounts
+        .store
+        .modify_user::<StoreError>(ada.id, |u| {
+            u.deletion_requested_at = Some(1_700_000_000);
+            Ok(())
+        })
+        .unwrap();
+    let driver = Driver::start(1280, 900).await;
+    let c = &driver.client;
+    driver.sign_in(&app, "emma@example.com").await;
+    c.goto(&app.url("/account/users")).await.unwrap();
+    driver.wait_for("#users-results tbody tr").await;
+    assert_eq!(rows(&driver).await.len(), 5);
+    driver.screenshot("users").await;
+
+    // Typing part of a name filters the table in place.
+    c.execute("window.latchkeyMarker = 'same page'; return true;", vec![])
+        .await
+        .unwrap();
+    type_into(&driver, "#search-q", "LOV").await;
+    let found = rows_until(&driver, "filtered", |r| r.len() == 1).await;
+    assert!(found[0].contains("Ada Lovelace"), "{found:?}");
+    let marker = c
+        .execute("return window.latchkeyMarker || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, json!("same page"), "filtered without a page load");
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/account/users?q=LOV")
+    );
+    let focused = c
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        json!("search-q"),
+        "the cursor stays in the search box"
+    );
+    driver.screenshot("users-search").await;
+
+    // Edit in a dialog; Save puts the row back in place.
+    driver.click("#users-results a.icon-button.edit").await;
+    driver.wait_for("dialog[open] #field-phone").await;
+    driver.screenshot("user-edit-dialog").await;
+    type_into(&driver, "dialog[open] #field-phone", "+44 20 7946 0958").await;
+    type_into(&driver, "dialog[open] #field-last_name", "King").await;
+    driver.click("dialog[open] button[type=submit]").await;
+    rows_until(&driver, "saved", |r| {
+        r.len() == 1 && r[0].contains("Ada King")
+    })
+    .await;
+    let dialogs = c
+        .execute("return document.querySelectorAll('dialog').length;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(dialogs, json!(0), "the dialog closed");
+    assert_eq!(
+        app.stored_user("ada@analytical.example")
+            .phone
+            .unwrap()
+            .to_string(),
+        "+44 20 7946 0958"
+    );
+
+    // Clearing the search brings everyone back.
+    type_into(&driver, "#search-q", "").await;
+    c.execute(
+        "document.getElementById('search-q').dispatchEvent(new Event('search')); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    rows_until(&driver, "cleared", |r| r.len() == 5).await;
+
+    // The User page and its tabs.
+    c.goto(&app.url(&format!("/account/users/{}", ada.id)))
+        .await
+        .unwrap();
+    driver.wait_for("#user-details").await;
+    driver.screenshot("user-details").await;
+    driver.click("nav.tabs li:nth-child(2) a").await;
+    driver.wait_for("#field-role").await;
+    driver.click("form.add-role button[type=submit]").await;
+    driver.wait_for("#user-main .notice-success").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with(&format!("/account/users/{}/roles", ada.id))
+    );
+    driver.screenshot("user-roles").await;
+    driver.click("nav.tabs li:nth-child(3) a").await;
+    driver.wait_for("#user-history-title").await;
+    driver.screenshot("user-history").await;
+    driver.click("nav.tabs li:nth-child(1) a").await;
+    driver.click(".danger-zone a").await;
+    driver.wait_for("dialog[open] button.danger").await;
+    driver.screenshot("user-delete-dialog").await;
+    driver.click("dialog[open] button.danger").await;
+    driver.wait_for(".notice-success").await;
+    assert!(app.accounts.store.user(ada.id).unwrap().is_none());
+    driver.screenshot("users-after-delete").await;
     driver.stop().await;
 }

@@ -21,3 +21,4 @@ mod sign_in;
 mod smtp;
 mod support;
 mod two_factor;
+mod users;

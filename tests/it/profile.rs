@@ -261,7 +261,7 @@ async fn with_self_service_off_there_is_no_pencil_and_forged_edits_get_403() {
 async fn the_placeholder_screens_say_they_are_not_available_yet() {
     let app = TestApp::spawn().await;
     let browser = app.signed_in("admin@example.com", true).await;
-    for path in ["/account/users"] {
+    for path in ["/account/users/invite"] {
         let response = browser.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert!(

@@ -1,0 +1,152 @@
+//! Administering users (SPEC §3, Users and User page): the list, one
+//! user's page and history, editing their details, deleting them, and
+//! their role assignments.
+//!
+//! [`UserAdmin`] is the administrator acting; each use case first checks
+//! the permission it needs. Changes then re-check, inside their one write
+//! transaction, everything another request could have changed meanwhile:
+//! that the administrator still exists and still holds the permission, and
+//! who still holds Global Administrator. redb runs one write transaction at
+//! a time, so two administrators acting at once (removing each other's
+//! role, deleting each other) are judged one after the other against what
+//! the first left, and at least one Active Global Administrator always
+//! remains.
+//!
+//! One more rule keeps the permissions from leaking upwards: an
+//! administrator may change, delete or re-role only users whose permissions
+//! they hold themselves, and assign or remove only roles whose permissions
+//! they hold. Without it, anyone with `users.assign_roles` could make
+//! themselves Global Administrator.
+
+mod changes;
+
+use super::settings::require;
+use super::{Accounts, AccountsError, SignedIn};
+use crate::domain::{Permission, Role, User, UserId, UserPage, UserQuery};
+use crate::store::{Cursor, EventPage, EventQuery};
+
+pub use changes::{
+    LAST_ADMINISTRATOR_DELETION, LAST_ADMINISTRATOR_ROLE, OUTRANKED, ROLE_OUTRANKS, SELF_DELETION,
+};
+
+/// The administrator, acting on users.
+pub struct UserAdmin<'a> {
+    accounts: &'a Accounts,
+    who: &'a SignedIn,
+}
+
+impl Accounts {
+    pub fn user_admin<'a>(&'a self, who: &'a SignedIn) -> UserAdmin<'a> {
+        UserAdmin {
+            accounts: self,
+            who,
+        }
+    }
+}
+
+/// A page of the Users list, with the roles to name.
+pub struct UserList {
+    pub page: UserPage,
+    pub roles: Vec<Role>,
+}
+
+impl UserAdmin<'_> {
+    /// One page of the list (`users.view`). Off the runtime: a search at
+    /// scale takes a millisecond or two.
+    pub async fn list(&self, query: UserQuery) -> Result<UserList, AccountsError> {
+        require(self.who, Permission::UsersView)?;
+        let (page, roles) = self
+            .accounts
+            .store
+            .blocking(move |s| Ok((s.user_page(&query)?, s.roles()?)))
+            .await?;
+        Ok(UserList { page, roles })
+    }
+
+    /// One user (`users.view`), and every role, to name theirs and offer the rest.
+    pub fn user(&self, id: UserId) -> Result<(User, Vec<Role>), AccountsError> {
+        require(self.who, Permission::UsersView)?;
+        let user = self
+            .accounts
+            .store
+            .user(id)?
+            .ok_or(AccountsError::NotFound("user"))?;
+        Ok((user, self.accounts.store.roles()?))
+    }
+
+    /// A user about to be edited (`users.edit`).
+    pub fn user_to_edit(&self, id: UserId) -> Result<User, AccountsError> {
+        require(self.who, Permission::UsersEdit)?;
+        self.accounts
+            .store
+            .user(id)?
+            .ok_or(AccountsError::NotFound("user"))
+    }
+
+    /// Every role (to name them after a change).
+    pub fn roles(&self) -> Result<Vec<Role>, AccountsError> {
+        Ok(self.accounts.store.roles()?)
+    }
+
+    /// Whether `user` has 2FA on, for the details tab. Takes a user another
+    /// use case handed out, which checked the permission (viewing the user,
+    /// or editing them, whose answer shows the tab again).
+    pub fn two_factor_on(&self, user: &User) -> Result<bool, AccountsError> {
+        Ok(self.accounts.store.two_factor(user.id)?.is_some())
+    }
+
+    /// A page of a user's events (`users.view`), newest first, paged like
+    /// the Audit log.
+    pub fn history(&self, id: UserId, cursor: Cursor) -> Result<EventPage, AccountsError> {
+        require(self.who, Permission::UsersView)?;
+        let query = EventQuery {
+            user: Some(id),
+            ..EventQuery::default()
+        };
+        Ok(self
+            .accounts
+            .store
+            .events(&query, cursor, super::audit::PAGE_SIZE)?)
+    }
+
+    /// The users about to be deleted, for the confirmation (`users.delete`),
+    /// with the rule that would refuse it, if any, so the question is only
+    /// asked when Yes can work.
+    pub fn deletion_preview(
+        &self,
+        ids: &[UserId],
+    ) -> Result<(Vec<User>, Option<&'static str>), AccountsError> {
+        require(self.who, Permission::UsersDelete)?;
+        let mut users = Vec::new();
+        for id in dedup(ids) {
+            if let Some(user) = self.accounts.store.user(id)? {
+                users.push(user);
+            }
+        }
+        if ids.is_empty() {
+            return Err(AccountsError::Conflict(
+                "Select at least one user to delete.",
+            ));
+        }
+        if users.is_empty() {
+            return Err(AccountsError::NotFound("user"));
+        }
+        let administrators: Vec<User> = self
+            .accounts
+            .store
+            .global_administrators()?
+            .into_iter()
+            .filter(User::is_active)
+            .collect();
+        Ok((
+            users.clone(),
+            changes::deletion_refusal(self.who.user.id, &users, &administrators),
+        ))
+    }
+}
+
+/// The ids once each, in the order given.
+fn dedup(ids: &[UserId]) -> Vec<UserId> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}

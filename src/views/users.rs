@@ -1,0 +1,355 @@
+//! The Users screen: search, the sortable and paged table, bulk deletion,
+//! and the dialogs shared with the User page (edit details, confirm a
+//! deletion). See `user_page` for one user's page.
+
+use maud::{Markup, html};
+
+use super::components::{
+    Badge, CloseLink, Column, DIALOG_SLOT, Field, ListUrl, Pager, SearchBox, Sorting, Table, Tone,
+    badge, badge_titled, csrf_field, form_errors, icon_action, notice,
+};
+use super::icons;
+use super::layout::card;
+use super::{Chrome, page};
+use crate::accounts::FieldErrors;
+use crate::accounts::profile::ProfileForm;
+use crate::accounts::user_admin::UserList;
+use crate::domain::time;
+use crate::domain::{Permission, PermissionSet, Role, User, UserId, UserSort};
+
+/// The id of the element holding the list's results, which htmx replaces.
+pub const RESULTS: &str = "users-results";
+
+/// What the viewer may do here, from their permissions.
+#[derive(Clone, Copy)]
+pub struct Abilities {
+    pub viewer: UserId,
+    pub edit: bool,
+    pub delete: bool,
+    pub invite: bool,
+    pub assign_roles: bool,
+    pub disable_2fa: bool,
+}
+
+impl Abilities {
+    pub fn of(viewer: UserId, permissions: PermissionSet) -> Self {
+        Self {
+            viewer,
+            edit: permissions.contains(Permission::UsersEdit),
+            delete: permissions.contains(Permission::UsersDelete),
+            invite: permissions.contains(Permission::UsersInvite),
+            assign_roles: permissions.contains(Permission::UsersAssignRoles),
+            disable_2fa: permissions.contains(Permission::UsersDisable2fa),
+        }
+    }
+}
+
+/// The list as the request asked for it.
+pub struct UsersView<'a> {
+    pub list: &'a UserList,
+    pub url: &'a ListUrl,
+    pub sort: UserSort,
+    pub descending: bool,
+    pub can: Abilities,
+    /// A message after a change (users deleted…).
+    pub notice: Option<(Tone, String)>,
+}
+
+pub fn users_page(chrome: &Chrome<'_>, view: &UsersView<'_>) -> Markup {
+    let actions = html! {
+        @if view.can.invite {
+            a.button.primary href="/account/users/invite" { (icons::plus()) "Invite user" }
+        }
+    };
+    page(
+        chrome,
+        "Users",
+        html! {
+            (card("Users", actions, html! {
+                div aria-live="polite" {
+                    @if let Some((tone, message)) = &view.notice { (notice(*tone, message)) }
+                }
+                (SearchBox {
+                    url: view.url,
+                    name: "q",
+                    label: "Search by name or email",
+                    placeholder: "Name or email",
+                    target: RESULTS,
+                }.render())
+                (users_results(chrome.csrf, view))
+            }))
+        },
+    )
+}
+
+/// The results: table, bulk actions and pager, swapped whole by search,
+/// sorting and paging.
+pub fn users_results(csrf: &str, view: &UsersView<'_>) -> Markup {
+    let list = &view.list;
+    let page = &list.page;
+    let select = html! {
+        input type="checkbox" data-select-all aria-label="Select every user on this page";
+    };
+    let mut columns = Vec::new();
+    if view.can.delete {
+        columns.push(Column::custom("Select", select));
+    }
+    columns.extend([
+        Column::sorted("Name", UserSort::Name.as_str()),
+        Column::sorted("Email", UserSort::Email.as_str()),
+        Column::sorted("Roles", UserSort::Roles.as_str()),
+        Column::sorted("Last sign-in", UserSort::LastSignIn.as_str()),
+        Column::sorted("Status", UserSort::Status.as_str()),
+    ]);
+    if view.can.edit || view.can.delete {
+        columns.push(Column::actions());
+    }
+    let sorting = Sorting {
+        key: view.sort.as_str(),
+        descending: view.descending,
+        url: view.url,
+        target: RESULTS,
+    };
+    let search = view.url.get("q").unwrap_or_default();
+    let empty = if search.is_empty() {
+        "No users yet.".to_owned()
+    } else {
+        format!("No user's name or email matches “{search}”.")
+    };
+    let caption = format!("Users, sorted by {}", sorting_label(view));
+    let rows = page
+        .users
+        .iter()
+        .map(|user| user_row(user, &list.roles, view.can))
+        .collect();
+    html! {
+        div #(RESULTS) .list-results {
+            form #users-bulk method="post" action="/account/users/delete" {
+                (csrf_field(csrf))
+                (Table {
+                    caption: &caption,
+                    columns: &columns,
+                    sorting: Some(&sorting),
+                    empty: &empty,
+                    class: "",
+                }.render(rows))
+                @if view.can.delete && !page.users.is_empty() {
+                    div.bulk-actions {
+                        button.button.small.danger-outline type="submit"
+                            data-hx-post="/account/users/delete" data-hx-target=(format!("#{DIALOG_SLOT}"))
+                            data-hx-swap="innerHTML" {
+                            (icons::trash()) "Delete selected"
+                        }
+                    }
+                }
+            }
+            (Pager::numbered(
+                view.url,
+                RESULTS,
+                page.page,
+                crate::domain::user_search::USERS_PER_PAGE,
+                page.users.len(),
+                page.total,
+                page.has_more,
+                ("user", "users"),
+            ).render())
+        }
+    }
+}
+
+fn sorting_label(view: &UsersView<'_>) -> String {
+    let column = match view.sort {
+        UserSort::Name => "name",
+        UserSort::Email => "email",
+        UserSort::Roles => "roles",
+        UserSort::LastSignIn => "last sign-in",
+        UserSort::Status => "status",
+    };
+    let order = if view.descending {
+        "descending"
+    } else {
+        "ascending"
+    };
+    format!("{column}, {order}")
+}
+
+/// The names of the user's roles, in role order (roles since deleted are left out).
+pub fn role_names<'a>(user: &User, roles: &'a [Role]) -> Vec<&'a str> {
+    roles
+        .iter()
+        .filter(|r| user.roles.contains(&r.id))
+        .map(|r| r.name.as_str())
+        .collect()
+}
+
+/// One row; also what an edit from the list swaps back in.
+pub fn user_row(user: &User, roles: &[Role], can: Abilities) -> Markup {
+    let name = user.full_name();
+    let href = format!("/account/users/{}", user.id);
+    let names = role_names(user, roles);
+    html! {
+        tr #(format!("user-{}", user.id)) {
+            @if can.delete {
+                td.select {
+                    input type="checkbox" name="id" value=(user.id)
+                        aria-label=(format!("Select {name}"));
+                }
+            }
+            td {
+                a href=(href) { (name) }
+                @if let Some(at) = user.deletion_requested_at {
+                    " " (badge_titled(Badge::Alert, "Deletion requested", Some(&format!("Asked on {}", time::display(at)))))
+                }
+            }
+            td {
+                span.email { (breakable_email(user.email.as_str())) }
+                span.method { (user.sign_in_method.label()) }
+            }
+            td {
+                @if names.is_empty() { span.muted { "No role" } }
+                @else { (names.join(", ")) }
+            }
+            td {
+                @match user.last_sign_in_at {
+                    Some(at) => (moment(at)),
+                    None => span.muted { "Never" },
+                }
+            }
+            td { (status_badge(user)) }
+            @if can.edit || can.delete {
+                td.actions-cell {
+                    @if can.edit {
+                        (icon_action(&format!("/account/users/{}/edit?from=list", user.id), &format!("Edit {name}"), "edit", icons::pencil()))
+                    }
+                    @if can.delete && user.id != can.viewer {
+                        (icon_action(&format!("/account/users/{}/delete", user.id), &format!("Delete {name}"), "delete", icons::trash()))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An address that may wrap after its `@`, never inside a word.
+fn breakable_email(email: &str) -> Markup {
+    match email.split_once('@') {
+        Some((local, domain)) => html! { (local) "@" wbr; (domain) },
+        None => html! { (email) },
+    }
+}
+
+/// A time as a `<time>`: the date, and the time of day below it.
+pub fn moment(at: crate::domain::time::Timestamp) -> Markup {
+    let shown = time::display(at);
+    let (date, clock) = shown.split_once(' ').unwrap_or((shown.as_str(), ""));
+    html! {
+        time datetime=(time::rfc3339(at)) {
+            span.date { (date) }
+            span.method { (clock) }
+        }
+    }
+}
+
+pub fn status_badge(user: &User) -> Markup {
+    if user.is_active() {
+        badge(Badge::Good, "Active")
+    } else {
+        badge(Badge::Pending, "Invited")
+    }
+}
+
+/// Where an edit was opened from: it decides what a successful save
+/// swaps back (the row, or the User page).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum EditFrom {
+    List,
+    Page,
+}
+
+impl EditFrom {
+    pub fn parse(text: Option<&str>) -> Self {
+        if text == Some("list") {
+            EditFrom::List
+        } else {
+            EditFrom::Page
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            EditFrom::List => "list",
+            EditFrom::Page => "page",
+        }
+    }
+}
+
+/// The form that edits a user's details, in a dialog or on its own page.
+pub fn edit_form(
+    csrf: &str,
+    user: &User,
+    form: &ProfileForm,
+    errors: &FieldErrors,
+    from: EditFrom,
+) -> Markup {
+    let action = format!("/account/users/{}/edit", user.id);
+    let email = form.email.as_deref().unwrap_or(user.email.as_str());
+    let cancel = format!("/account/users/{}", user.id);
+    html! {
+        form #user-edit-form method="post" action=(action) novalidate
+            data-hx-post=(action) data-hx-target="this" data-hx-swap="outerHTML" {
+            div aria-live="polite" { (form_errors(errors)) }
+            (csrf_field(csrf))
+            input type="hidden" name="from" value=(from.as_str());
+            (Field::new("first_name", "First name", &form.first_name).autocomplete("off").render(errors))
+            (Field::new("last_name", "Last name", &form.last_name).autocomplete("off").render(errors))
+            (Field::new("email", "Email", email).kind("email")
+                .readonly("Changing the email address sends a confirmation link to the new address; that arrives with mail.")
+                .render(errors))
+            (Field::new("phone", "Phone", &form.phone).kind("tel").optional().render(errors))
+            div.form-actions {
+                button.button.primary type="submit" { "Save" }
+                (CloseLink { href: &cancel, label: "Cancel" }.render())
+            }
+        }
+    }
+}
+
+/// The question before deleting, or the rule that forbids it.
+pub fn delete_body(csrf: &str, users: &[User], refusal: Option<&str>, back: &str) -> Markup {
+    html! {
+        div aria-live="assertive" {
+            @if let Some(why) = refusal { (notice(Tone::Error, why)) }
+        }
+        @if users.is_empty() {
+        } @else if let [user] = users {
+            p { "Delete " strong { (user.full_name()) } " (" (user.email) ")?" }
+        } @else {
+            p { "Delete these " (users.len()) " users?" }
+            ul.plain-list {
+                @for user in users { li { (user.full_name()) " " span.muted { "(" (user.email) ")" } } }
+            }
+        }
+        @if refusal.is_none() && !users.is_empty() {
+            p.hint { "Their sessions end at once and their links stop working. This can't be undone." }
+            form method="post" action="/account/users/delete"
+                data-hx-post="/account/users/delete" data-hx-target=(format!("#{DIALOG_SLOT}")) data-hx-swap="innerHTML" {
+                (csrf_field(csrf))
+                input type="hidden" name="confirm" value="yes";
+                @for user in users { input type="hidden" name="id" value=(user.id); }
+                div.form-actions {
+                    button.button.danger type="submit" { "Yes, delete" }
+                    (CloseLink { href: back, label: "No" }.render())
+                }
+            }
+        } @else {
+            div.form-actions { (CloseLink { href: back, label: "Close" }.render()) }
+        }
+    }
+}
+
+pub fn delete_title(users: &[User]) -> String {
+    match users {
+        [user] => format!("Delete {}", user.full_name()),
+        _ => "Delete users".into(),
+    }
+}
