@@ -227,15 +227,7 @@ mod tests {
         // Opening again is a no-op, and the version stays at the newest.
         let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
         assert_eq!(store.users().unwrap().len(), 1);
-        let version = store
-            .read(|tx| {
-                Ok(tx
-                    .open_table(tables::META)?
-                    .get("schema_version")?
-                    .map(|v| v.value()))
-            })
-            .unwrap();
-        assert_eq!(version, Some(SCHEMA_VERSION));
+        assert_eq!(schema_version(&store), Some(SCHEMA_VERSION));
     }
 
     /// Writes a file as schema 2 left it: one sign-in counter under its text key.
@@ -254,6 +246,17 @@ mod tests {
                 .unwrap();
         }
         tx.commit().unwrap();
+    }
+
+    fn schema_version(store: &Store) -> Option<u64> {
+        store
+            .read(|tx| {
+                Ok(tx
+                    .open_table(tables::META)?
+                    .get("schema_version")?
+                    .map(|v| v.value()))
+            })
+            .unwrap()
     }
 
     fn table_names(store: &Store) -> Vec<String> {
@@ -282,15 +285,7 @@ mod tests {
         // Opening again changes nothing: the same key, the newest version.
         let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
         assert_eq!(store.device_key().unwrap().bytes(), key.bytes());
-        let version = store
-            .read(|tx| {
-                Ok(tx
-                    .open_table(tables::META)?
-                    .get("schema_version")?
-                    .map(|v| v.value()))
-            })
-            .unwrap();
-        assert_eq!(version, Some(SCHEMA_VERSION));
+        assert_eq!(schema_version(&store), Some(SCHEMA_VERSION));
     }
 
     #[test]
@@ -372,15 +367,7 @@ mod tests {
         assert_eq!(admins, [admin]);
         assert!(store.two_factor(admin).unwrap().is_some());
         assert_eq!(store.outbox_counts().unwrap().queued, 1);
-        let version = store
-            .read(|tx| {
-                Ok(tx
-                    .open_table(tables::META)?
-                    .get("schema_version")?
-                    .map(|v| v.value()))
-            })
-            .unwrap();
-        assert_eq!(version, Some(4));
+        assert_eq!(schema_version(&store), Some(4));
     }
 
     #[test]

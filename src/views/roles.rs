@@ -123,11 +123,7 @@ pub fn role_form(view: &RoleFormView<'_>) -> Markup {
     let errors = view.errors;
     let permissions_error = errors.get("permissions");
     html! {
-        form #role-form .dialog-form method="post" action=(view.action) novalidate
-            data-hx-post=[view.htmx.then_some(view.action)]
-            data-hx-target=[view.htmx.then_some("this")]
-            data-hx-swap=[view.htmx.then_some("outerHTML")]
-            data-hx-include=[view.htmx.then_some("#search-q")] {
+        (role_dialog_form(view.action, view.htmx, html! {
             div aria-live="polite" { (form_errors(errors)) }
             (csrf_field(view.csrf))
             (Field::new("name", "Name", &form.name).hint("Up to 64 characters; unique.").render(errors))
@@ -149,7 +145,7 @@ pub fn role_form(view: &RoleFormView<'_>) -> Markup {
                 }
             }
             (dialog_actions(view.submit, "button primary"))
-        }
+        }))
     }
 }
 
@@ -165,17 +161,13 @@ pub struct CloneFormView<'a> {
 pub fn clone_form(view: &CloneFormView<'_>) -> Markup {
     let action = format!("/account/roles/{}/clone", view.original.id);
     html! {
-        form #role-form .dialog-form method="post" action=(action) novalidate
-            data-hx-post=[view.htmx.then_some(&action)]
-            data-hx-target=[view.htmx.then_some("this")]
-            data-hx-swap=[view.htmx.then_some("outerHTML")]
-            data-hx-include=[view.htmx.then_some("#search-q")] {
+        (role_dialog_form(&action, view.htmx, html! {
             div aria-live="polite" { (form_errors(view.errors)) }
             p { "The new role gets the description and permissions of " strong { (view.original.name) } "." }
             (csrf_field(view.csrf))
             (Field::new("name", "Name of the new role", view.name).render(view.errors))
             (dialog_actions("Clone", "button primary"))
-        }
+        }))
     }
 }
 
@@ -183,16 +175,25 @@ pub fn clone_form(view: &CloneFormView<'_>) -> Markup {
 pub fn delete_form(role: &Role, csrf: &str, htmx: bool) -> Markup {
     let action = format!("/account/roles/{}/delete", role.id);
     html! {
-        form #role-form .dialog-form method="post" action=(action)
-            data-hx-post=[htmx.then_some(&action)]
-            data-hx-target=[htmx.then_some("this")]
-            data-hx-swap=[htmx.then_some("outerHTML")]
-            data-hx-include=[htmx.then_some("#search-q")] {
+        (role_dialog_form(&action, htmx, html! {
             p { "Delete the role " strong { (role.name) } "?" }
             p.muted { "Users who hold it lose its permissions at once. This can't be undone." }
             (csrf_field(csrf))
             (dialog_actions("Yes, delete", "button danger"))
-        }
+        }))
+    }
+}
+
+/// A role form: a plain form, which with `htmx` is sent from its dialog,
+/// carrying the search text so the refreshed list keeps it, and comes back
+/// into the dialog with its messages.
+fn role_dialog_form(action: &str, htmx: bool, body: Markup) -> Markup {
+    html! {
+        form #role-form .dialog-form method="post" action=(action) novalidate
+            data-hx-post=[htmx.then_some(action)]
+            data-hx-target=[htmx.then_some("this")]
+            data-hx-swap=[htmx.then_some("outerHTML")]
+            data-hx-include=[htmx.then_some("#search-q")] { (body) }
     }
 }
 

@@ -72,19 +72,8 @@ pub async fn create(
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, AppError> {
     let form = RoleForm::from_pairs(&pairs);
-    match accounts.roles().create(&s.viewer, &form).await {
-        Ok(role) => {
-            let message = format!("Role “{}” created.", role.name);
-            done(&accounts, &s, &pairs, "created", &message)
-        }
-        Err(AccountsError::Invalid(errors)) => Ok(invalid(role_form_view(
-            &s,
-            "/account/roles",
-            &form,
-            &errors,
-        ))),
-        Err(other) => Err(other.into()),
-    }
+    let result = accounts.roles().create(&s.viewer, &form).await;
+    form_answer(&accounts, &s, &pairs, "/account/roles", result, "created")
 }
 
 pub async fn edit_form(
@@ -109,17 +98,30 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let id = role_id(&id)?;
     let form = RoleForm::from_pairs(&pairs);
-    match accounts.roles().update(&s.viewer, id, &form).await {
+    let result = accounts.roles().update(&s.viewer, id, &form).await;
+    let action = format!("/account/roles/{id}");
+    form_answer(&accounts, &s, &pairs, &action, result, "saved")
+}
+
+/// After the add or edit form: the list saying what was `done` (`created`,
+/// `saved`), or the form again with its messages.
+fn form_answer(
+    accounts: &Accounts,
+    s: &SignedInCtx,
+    pairs: &[(String, String)],
+    action: &str,
+    result: Result<Role, AccountsError>,
+    done_as: &str,
+) -> Result<Response, AppError> {
+    match result {
         Ok(role) => {
-            let message = format!("Role “{}” saved.", role.name);
-            done(&accounts, &s, &pairs, "saved", &message)
+            let message = format!("Role “{}” {done_as}.", role.name);
+            done(accounts, s, pairs, done_as, &message)
         }
-        Err(AccountsError::Invalid(errors)) => Ok(invalid(role_form_view(
-            &s,
-            &format!("/account/roles/{id}"),
-            &form,
-            &errors,
-        ))),
+        Err(AccountsError::Invalid(errors)) => {
+            let form = RoleForm::from_pairs(pairs);
+            Ok(invalid(role_form_view(s, action, &form, &errors)))
+        }
         Err(other) => Err(other.into()),
     }
 }

@@ -176,13 +176,36 @@ fn render_tab(
 }
 
 /// `?saved=…` after a plain form's 303: what to say.
-fn saved_notice(raw: Option<&str>) -> Option<(Tone, String)> {
-    let pairs = query_pairs(raw);
-    match first(&pairs, "saved")? {
+fn saved_notice(pairs: &[(String, String)]) -> Option<(Tone, String)> {
+    match first(pairs, "saved")? {
         "details" => Some((Tone::Success, "Details saved.".into())),
         "roles" => Some((Tone::Success, "Role assignments saved.".into())),
         _ => None,
     }
+}
+
+/// `?before=` or `?after=`: where a page of history starts.
+fn history_cursor(pairs: &[(String, String)]) -> Cursor {
+    let id_of = |name| first(pairs, name).and_then(|v| v.parse::<u64>().ok());
+    match (id_of("before"), id_of("after")) {
+        (Some(before), _) => Cursor::Before(before),
+        (None, Some(after)) => Cursor::After(after),
+        (None, None) => Cursor::Newest,
+    }
+}
+
+/// A tab as its address asks for it.
+fn requested_tab(
+    accounts: &Accounts,
+    s: &SignedInCtx,
+    id: &str,
+    raw: Option<&str>,
+    tab: UserTab,
+) -> Result<Markup, AppError> {
+    let pairs = query_pairs(raw);
+    let admin = accounts.user_admin(&s.viewer);
+    let (notice, cursor) = (saved_notice(&pairs), history_cursor(&pairs));
+    user_tab(s, &admin, user_id(id)?, tab, notice, cursor)
 }
 
 /// `GET /account/users/{id}`: the User details tab.
@@ -192,16 +215,7 @@ pub async fn details(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, AppError> {
-    let admin = accounts.user_admin(&s.viewer);
-    let notice = saved_notice(raw.as_deref());
-    user_tab(
-        &s,
-        &admin,
-        user_id(&id)?,
-        UserTab::Details,
-        notice,
-        Cursor::Newest,
-    )
+    requested_tab(&accounts, &s, &id, raw.as_deref(), UserTab::Details)
 }
 
 /// `GET /account/users/{id}/roles`: the User role assignments tab.
@@ -211,16 +225,7 @@ pub async fn roles(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, AppError> {
-    let admin = accounts.user_admin(&s.viewer);
-    let notice = saved_notice(raw.as_deref());
-    user_tab(
-        &s,
-        &admin,
-        user_id(&id)?,
-        UserTab::Roles,
-        notice,
-        Cursor::Newest,
-    )
+    requested_tab(&accounts, &s, &id, raw.as_deref(), UserTab::Roles)
 }
 
 /// `GET /account/users/{id}/history?before=|after=`: the User history tab.
@@ -230,15 +235,7 @@ pub async fn history(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, AppError> {
-    let admin = accounts.user_admin(&s.viewer);
-    let pairs = query_pairs(raw.as_deref());
-    let id_of = |name| first(&pairs, name).and_then(|v| v.parse::<u64>().ok());
-    let cursor = match (id_of("before"), id_of("after")) {
-        (Some(before), _) => Cursor::Before(before),
-        (None, Some(after)) => Cursor::After(after),
-        (None, None) => Cursor::Newest,
-    };
-    user_tab(&s, &admin, user_id(&id)?, UserTab::History, None, cursor)
+    requested_tab(&accounts, &s, &id, raw.as_deref(), UserTab::History)
 }
 
 /// `GET /account/users/{id}/edit?from=list`: the edit dialog, or its page.
@@ -307,17 +304,16 @@ pub async fn save(
                     &format!("user-{id}"),
                 ));
             }
-            let view = UserPageView {
-                user: &user,
-                roles: &roles,
-                can: abilities(&s),
-                csrf: &s.ctx.csrf,
-                tab: UserTab::Details,
-                notice: Some((Tone::Success, "Details saved.".into())),
-                two_factor: admin.two_factor_on(&user)?,
-                audit: s.viewer.permissions.contains(Permission::AuditView),
-            };
-            let main = user_main(&view, details_panel(&view));
+            let notice = (Tone::Success, "Details saved.".to_owned());
+            let main = render_tab(
+                &s,
+                &admin,
+                &user,
+                &roles,
+                UserTab::Details,
+                Some(notice),
+                Cursor::Newest,
+            )?;
             Ok(retarget(html! { (main) (close_dialog()) }, MAIN))
         }
         Ok(_) => Ok(Redirect::to(&format!("/account/users/{id}?saved=details")).into_response()),

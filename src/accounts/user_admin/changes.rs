@@ -90,6 +90,26 @@ fn target(t: &Txn<'_>, id: UserId) -> Result<User, AccountsError> {
 }
 
 impl UserAdmin<'_> {
+    /// Runs `change` in one write transaction on the blocking pool, as the
+    /// administrator stands at that moment: still there and still holding
+    /// `permission` (else refused), with every permission they hold.
+    async fn acting<T: Send + 'static>(
+        &self,
+        permission: Permission,
+        change: impl FnOnce(&Txn<'_>, User, PermissionSet) -> Result<T, AccountsError> + Send + 'static,
+    ) -> Result<T, AccountsError> {
+        let who = self.who.clone();
+        self.accounts
+            .store
+            .blocking_or(move |s| {
+                s.transact(|t| {
+                    let (actor, permissions) = actor_now(t, &who, permission)?;
+                    change(t, actor, permissions)
+                })
+            })
+            .await
+    }
+
     /// Changes a user's first and last name and phone (`users.edit`).
     /// Invalid input changes nothing and comes back as field errors.
     pub async fn update_details(
@@ -108,50 +128,44 @@ impl UserAdmin<'_> {
             return Err(AccountsError::Invalid(errors));
         };
         let email = form.email.clone();
-        let who = self.who.clone();
+        let client = self.who.client;
         let user = self
-            .accounts
-            .store
-            .blocking(move |s| {
-                // A refusal is this closure's answer, not a storage failure.
-                Ok(s.transact::<_, AccountsError>(|t| {
-                    let (actor, permissions) = actor_now(t, &who, Permission::UsersEdit)?;
-                    let before = target(t, id)?;
-                    may_manage(t, permissions, &before)?;
-                    if let Some(email) = &email
-                        && crate::domain::email::normalize(email) != before.email.key()
-                    {
-                        request_email_change(t, &actor, &before, email)?;
-                    }
-                    let mut changed = Vec::new();
-                    if before.first_name != first_name {
-                        changed.push("first name");
-                    }
-                    if before.last_name != last_name {
-                        changed.push("last name");
-                    }
-                    if before.phone != phone {
-                        changed.push("phone");
-                    }
-                    if changed.is_empty() {
-                        return Ok(before);
-                    }
-                    let user = t.modify_user::<AccountsError>(id, |user| {
-                        user.first_name = first_name;
-                        user.last_name = last_name;
-                        user.phone = phone;
-                        Ok(())
-                    })?;
-                    t.record(
-                        NewEvent::new(AuditAction::UserUpdated)
-                            .by(&actor, Some(who.client))
-                            .on(&user)
-                            .detail(changed.join(", ")),
-                    )?;
-                    Ok(user)
-                }))
+            .acting(Permission::UsersEdit, move |t, actor, permissions| {
+                let before = target(t, id)?;
+                may_manage(t, permissions, &before)?;
+                if let Some(email) = &email
+                    && crate::domain::email::normalize(email) != before.email.key()
+                {
+                    request_email_change(t, &actor, &before, email)?;
+                }
+                let mut changed = Vec::new();
+                if before.first_name != first_name {
+                    changed.push("first name");
+                }
+                if before.last_name != last_name {
+                    changed.push("last name");
+                }
+                if before.phone != phone {
+                    changed.push("phone");
+                }
+                if changed.is_empty() {
+                    return Ok(before);
+                }
+                let user = t.modify_user::<AccountsError>(id, |user| {
+                    user.first_name = first_name;
+                    user.last_name = last_name;
+                    user.phone = phone;
+                    Ok(())
+                })?;
+                t.record(
+                    NewEvent::new(AuditAction::UserUpdated)
+                        .by(&actor, Some(client))
+                        .on(&user)
+                        .detail(changed.join(", ")),
+                )?;
+                Ok(user)
             })
-            .await??;
+            .await?;
         tracing::info!(by = self.who.user.id, user = id, "user details updated");
         Ok(user)
     }
@@ -166,36 +180,30 @@ impl UserAdmin<'_> {
                 "Select at least one user to delete.",
             ));
         }
-        let who = self.who.clone();
+        let client = self.who.client;
         let deleted = self
-            .accounts
-            .store
-            .blocking(move |s| {
-                // A refusal is this closure's answer, not a storage failure.
-                Ok(s.transact::<_, AccountsError>(|t| {
-                    let (actor, permissions) = actor_now(t, &who, Permission::UsersDelete)?;
-                    let mut targets = Vec::with_capacity(ids.len());
-                    for id in &ids {
-                        let user = target(t, *id)?;
-                        may_manage(t, permissions, &user)?;
-                        targets.push(user);
-                    }
-                    let administrators = t.active_global_administrators()?;
-                    if let Some(why) = deletion_refusal(actor.id, &targets, &administrators) {
-                        return Err(AccountsError::Conflict(why));
-                    }
-                    for user in &targets {
-                        t.delete_user(user.id)?;
-                        t.record(
-                            NewEvent::new(AuditAction::UserDeleted)
-                                .by(&actor, Some(who.client))
-                                .on(user),
-                        )?;
-                    }
-                    Ok(targets)
-                }))
+            .acting(Permission::UsersDelete, move |t, actor, permissions| {
+                let mut targets = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    let user = target(t, *id)?;
+                    may_manage(t, permissions, &user)?;
+                    targets.push(user);
+                }
+                let administrators = t.active_global_administrators()?;
+                if let Some(why) = deletion_refusal(actor.id, &targets, &administrators) {
+                    return Err(AccountsError::Conflict(why));
+                }
+                for user in &targets {
+                    t.delete_user(user.id)?;
+                    t.record(
+                        NewEvent::new(AuditAction::UserDeleted)
+                            .by(&actor, Some(client))
+                            .on(user),
+                    )?;
+                }
+                Ok(targets)
             })
-            .await??;
+            .await?;
         for user in &deleted {
             tracing::info!(by = self.who.user.id, user = user.id, "user deleted");
         }
@@ -221,14 +229,11 @@ impl UserAdmin<'_> {
         give: bool,
     ) -> Result<User, AccountsError> {
         require(self.who, Permission::UsersAssignRoles)?;
-        let who = self.who.clone();
+        let client = self.who.client;
         let user = self
-            .accounts
-            .store
-            .blocking(move |s| {
-                // A refusal is this closure's answer, not a storage failure.
-                Ok(s.transact::<_, AccountsError>(|t| {
-                    let (actor, permissions) = actor_now(t, &who, Permission::UsersAssignRoles)?;
+            .acting(
+                Permission::UsersAssignRoles,
+                move |t, actor, permissions| {
                     let role = t.role(role_id)?.ok_or(AccountsError::NotFound("role"))?;
                     if !permissions.contains_all(role.permission_set()) {
                         return Err(AccountsError::Forbidden(ROLE_OUTRANKS));
@@ -259,14 +264,14 @@ impl UserAdmin<'_> {
                     };
                     t.record(
                         NewEvent::new(action)
-                            .by(&actor, Some(who.client))
+                            .by(&actor, Some(client))
                             .on(&user)
                             .detail(role.name.clone()),
                     )?;
                     Ok(user)
-                }))
-            })
-            .await??;
+                },
+            )
+            .await?;
         tracing::info!(
             by = self.who.user.id,
             user = id,
