@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{Column, Pager, Table, Tone, notice};
+use super::components::{Column, Pager, Table, Tone, breakable_email, moment, notice};
 use super::layout::card;
 use super::{Chrome, csv, icons, page};
 use crate::accounts::FieldErrors;
@@ -153,7 +153,7 @@ pub fn events_table(
 fn event_row(event: &AuditEvent, link_parties: bool) -> Markup {
     html! {
         tr {
-            td.nowrap { time datetime=(time::rfc3339(event.at)) { (time::display(event.at)) } }
+            td { (moment(event.at)) }
             td.action-cell { (event.action.label()) }
             td.party-cell { (party(event.actor.as_ref(), "System", link_parties)) }
             td.party-cell { (party(event.subject.as_ref(), "—", link_parties)) }
@@ -169,9 +169,9 @@ fn party(party: Option<&EventParty>, none: &str, link: bool) -> Markup {
         @match party {
             Some(p) if link && p.id.is_some() => {
                 a href=(format!("/account/audit?{}", serde_urlencoded::to_string([("user", &p.label)]).unwrap_or_default()))
-                    title=(format!("Events of {}", p.label)) { (p.label) }
+                    title=(format!("Events of {}", p.label)) { (breakable_email(&p.label)) }
             }
-            Some(p) => { (p.label) }
+            Some(p) => { (breakable_email(&p.label)) }
             None => { span.muted { (none) } }
         }
     }

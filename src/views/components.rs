@@ -19,6 +19,7 @@ use maud::{Markup, html};
 
 use super::icons;
 use crate::accounts::FieldErrors;
+use crate::domain::time::{self, Timestamp};
 
 /// A text-like input with its label and, when there is one, its error,
 /// tied together with `aria-describedby` so screen readers read both.
@@ -233,4 +234,26 @@ pub fn badge_titled(tone: Badge, text: &str, title: Option<&str>) -> Markup {
         Badge::Alert => "badge badge-alert",
     };
     html! { span class=(class) title=[title] { (text) } }
+}
+
+/// A moment in a table cell: a `<time>` with the date, and the time of day
+/// below it, so time columns stay narrow.
+pub fn moment(at: Timestamp) -> Markup {
+    let shown = time::display(at);
+    let (date, clock) = shown.split_once(' ').unwrap_or((shown.as_str(), ""));
+    html! {
+        time datetime=(time::rfc3339(at)) {
+            span.date { (date) }
+            span.subline { (clock) }
+        }
+    }
+}
+
+/// An email address (or a label that may be one) that may wrap after its
+/// `@`, never inside a word.
+pub fn breakable_email(email: &str) -> Markup {
+    match email.split_once('@') {
+        Some((local, domain)) => html! { (local) "@" wbr; (domain) },
+        None => html! { (email) },
+    }
 }

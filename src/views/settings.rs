@@ -2,7 +2,9 @@
 
 use maud::{Markup, html};
 
-use super::components::{Badge, Column, Switch, Table, Tone, badge, csrf_field, notice};
+use super::components::{
+    Badge, Column, Switch, Table, Tone, badge, breakable_email, csrf_field, moment, notice,
+};
 use super::layout::card;
 use super::{Chrome, page};
 use crate::accounts::outgoing_mail::OutboxOverview;
@@ -120,8 +122,8 @@ pub fn outgoing_mail_card(
 fn outbox_row(csrf: &str, message: &OutboxMessage) -> Markup {
     html! {
         tr {
-            td.nowrap { (time::display(message.created_at)) }
-            td.wrap { (message.message.to) }
+            td { (moment(message.created_at)) }
+            td.wrap { (breakable_email(&message.message.to)) }
             td.wrap { (message.message.subject) }
             td {
                 @match message.status {

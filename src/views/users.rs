@@ -6,7 +6,7 @@ use maud::{Markup, html};
 
 use super::components::{
     Badge, CloseLink, Column, DIALOG_SLOT, Field, ListUrl, Pager, SearchBox, Sorting, Table, Tone,
-    badge, badge_titled, csrf_field, form_errors, icon_action, notice,
+    badge, badge_titled, breakable_email, csrf_field, form_errors, icon_action, moment, notice,
 };
 use super::icons;
 use super::layout::card;
@@ -203,7 +203,7 @@ pub fn user_row(user: &User, roles: &[Role], can: Abilities) -> Markup {
             }
             td {
                 span.email { (breakable_email(user.email.as_str())) }
-                span.method { (user.sign_in_method.label()) }
+                span.subline { (user.sign_in_method.label()) }
             }
             td {
                 @if names.is_empty() { span.muted { "No role" } }
@@ -226,26 +226,6 @@ pub fn user_row(user: &User, roles: &[Role], can: Abilities) -> Markup {
                     }
                 }
             }
-        }
-    }
-}
-
-/// An address that may wrap after its `@`, never inside a word.
-fn breakable_email(email: &str) -> Markup {
-    match email.split_once('@') {
-        Some((local, domain)) => html! { (local) "@" wbr; (domain) },
-        None => html! { (email) },
-    }
-}
-
-/// A time as a `<time>`: the date, and the time of day below it.
-pub fn moment(at: crate::domain::time::Timestamp) -> Markup {
-    let shown = time::display(at);
-    let (date, clock) = shown.split_once(' ').unwrap_or((shown.as_str(), ""));
-    html! {
-        time datetime=(time::rfc3339(at)) {
-            span.date { (date) }
-            span.method { (clock) }
         }
     }
 }

@@ -808,5 +808,23 @@ async fn the_users_page_filters_as_you_type_and_edits_in_a_dialog() {
     driver.wait_for(".notice-success").await;
     assert!(app.accounts.store.user(ada.id).unwrap().is_none());
     driver.screenshot("users-after-delete").await;
+
+    // A user with 2FA on: the details tab says so and offers turning it off.
+    let tom = app.signed_in("tom@example.com", false).await;
+    crate::two_factor::set_up(&tom).await;
+    let tom_id = app.stored_user("tom@example.com").id;
+    c.goto(&app.url(&format!("/account/users/{tom_id}")))
+        .await
+        .unwrap();
+    driver.wait_for("#user-two-factor:checked").await;
+    let turn_off = format!("a[href='/account/users/{tom_id}/two-factor/disable']");
+    driver.wait_for(&turn_off).await;
+    c.execute(
+        "document.getElementById('user-two-factor').scrollIntoView({block: 'center'}); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    driver.screenshot("user-details-2fa").await;
     driver.stop().await;
 }
