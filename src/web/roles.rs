@@ -73,7 +73,15 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let form = RoleForm::from_pairs(&pairs);
     let result = accounts.roles().create(&s.viewer, &form).await;
-    form_answer(&accounts, &s, &pairs, "/account/roles", result, "created")
+    answer(
+        &accounts,
+        &s,
+        &pairs,
+        result,
+        "created",
+        "created",
+        |errors| Ok(role_form_view(&s, "/account/roles", &form, errors)),
+    )
 }
 
 pub async fn edit_form(
@@ -99,29 +107,34 @@ pub async fn update(
     let id = role_id(&id)?;
     let form = RoleForm::from_pairs(&pairs);
     let result = accounts.roles().update(&s.viewer, id, &form).await;
-    let action = format!("/account/roles/{id}");
-    form_answer(&accounts, &s, &pairs, &action, result, "saved")
+    answer(&accounts, &s, &pairs, result, "saved", "saved", |errors| {
+        Ok(role_form_view(
+            &s,
+            &format!("/account/roles/{id}"),
+            &form,
+            errors,
+        ))
+    })
 }
 
-/// After the add or edit form: the list saying what was `done` (`created`,
-/// `saved`), or the form again with its messages.
-fn form_answer(
+/// After a role's form: the list saying what was `done` (`created`,
+/// `saved`, `cloned`) and that the role was `said`, or the form `again`
+/// with its messages.
+fn answer(
     accounts: &Accounts,
     s: &SignedInCtx,
     pairs: &[(String, String)],
-    action: &str,
     result: Result<Role, AccountsError>,
     done_as: &str,
+    said: &str,
+    again: impl FnOnce(&FieldErrors) -> Result<Markup, AppError>,
 ) -> Result<Response, AppError> {
     match result {
         Ok(role) => {
-            let message = format!("Role “{}” {done_as}.", role.name);
+            let message = format!("Role “{}” {said}.", role.name);
             done(accounts, s, pairs, done_as, &message)
         }
-        Err(AccountsError::Invalid(errors)) => {
-            let form = RoleForm::from_pairs(pairs);
-            Ok(invalid(role_form_view(s, action, &form, &errors)))
-        }
+        Err(AccountsError::Invalid(errors)) => Ok(invalid(again(&errors)?)),
         Err(other) => Err(other.into()),
     }
 }
@@ -149,17 +162,19 @@ pub async fn clone(
 ) -> Result<Response, AppError> {
     let id = role_id(&id)?;
     let name = field(&pairs, "name");
-    match accounts.roles().clone_role(&s.viewer, id, name).await {
-        Ok(role) => {
-            let message = format!("Role “{}” created as a copy.", role.name);
-            done(&accounts, &s, &pairs, "cloned", &message)
-        }
-        Err(AccountsError::Invalid(errors)) => {
+    let result = accounts.roles().clone_role(&s.viewer, id, name).await;
+    answer(
+        &accounts,
+        &s,
+        &pairs,
+        result,
+        "cloned",
+        "created as a copy",
+        |errors| {
             let original = accounts.roles().changeable(&s.viewer, id)?;
-            Ok(invalid(clone_view(&s, &original, name, &errors)))
-        }
-        Err(other) => Err(other.into()),
-    }
+            Ok(clone_view(&s, &original, name, errors))
+        },
+    )
 }
 
 pub async fn delete_confirm(

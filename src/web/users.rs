@@ -2,7 +2,8 @@
 //! `accounts::user_admin`. Each GET answers htmx with the fragment it
 //! swaps (results, a dialog, the user's region) and everyone else with the
 //! whole page; each POST answers htmx in place and plain forms with a 303.
-//! The permission checks live in the use cases, so none can be skipped here.
+//! The router checks each route's permission (`web::account_routes`) and
+//! the use cases check again, with the rules that need the data.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode};
