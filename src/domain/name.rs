@@ -21,6 +21,27 @@ impl PersonName {
         Ok(Self(value.to_owned()))
     }
 
+    /// An invited user's name until they accept the invitation and give
+    /// it: empty, the one value [`PersonName::parse`] never yields.
+    pub fn not_given() -> Self {
+        Self(String::new())
+    }
+
+    /// False for [`PersonName::not_given`].
+    pub fn is_given(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// A stored name: what `parse` accepts, or the empty name of an
+    /// invited user. Forms never come this way (they call `parse`).
+    fn decode(text: &str) -> Result<Self, &'static str> {
+        if text.is_empty() {
+            Ok(Self::not_given())
+        } else {
+            Self::parse(text)
+        }
+    }
+
     /// The first letter, upper-cased, for the profile initials.
     pub fn initial(&self) -> String {
         self.0
@@ -31,7 +52,7 @@ impl PersonName {
     }
 }
 
-super::newtype::validated_string!(PersonName);
+super::newtype::validated_string!(PersonName, PersonName::decode);
 
 #[cfg(test)]
 mod tests {
@@ -47,6 +68,15 @@ mod tests {
         assert!(PersonName::parse("<script>").is_err());
         assert!(PersonName::parse("Emma\u{202e}thgirW").is_err());
         assert!(PersonName::parse("Em\u{200b}ma").is_err());
+    }
+
+    #[test]
+    fn only_a_stored_name_may_be_not_given() {
+        assert!(!PersonName::not_given().is_given());
+        let stored: PersonName = serde_json::from_str(r#""""#).unwrap();
+        assert_eq!(stored, PersonName::not_given());
+        assert!(PersonName::try_from(String::new()).is_err());
+        assert!(serde_json::from_str::<PersonName>(r#"" ""#).is_err());
     }
 
     #[test]

@@ -8,9 +8,14 @@
 //! so a stored or submitted value can never bypass the rules.
 
 /// Implements the shared glue for `$type`, a `struct $type(String)` with a
-/// `parse` function. See the module documentation.
+/// `parse` function. See the module documentation. A second argument names
+/// the function that reads a stored value instead of `parse`, for a type
+/// with a stored value no form may give (an invited user's empty name).
 macro_rules! validated_string {
     ($type:ident) => {
+        $crate::domain::newtype::validated_string!($type, $type::parse);
+    };
+    ($type:ident, $decode:path) => {
         impl $type {
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -53,7 +58,7 @@ macro_rules! validated_string {
                 deserializer: D,
             ) -> Result<Self, D::Error> {
                 let text = <String as ::serde::Deserialize>::deserialize(deserializer)?;
-                Self::parse(&text).map_err(<D::Error as ::serde::de::Error>::custom)
+                $decode(&text).map_err(<D::Error as ::serde::de::Error>::custom)
             }
         }
     };

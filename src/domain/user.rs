@@ -22,10 +22,28 @@ pub enum SignInMethod {
 }
 
 impl SignInMethod {
+    /// Every method, in the order a form offers them.
+    pub const ALL: [SignInMethod; 1] = [SignInMethod::Local];
+
     pub fn label(self) -> &'static str {
         match self {
             SignInMethod::Local => "Local",
         }
+    }
+
+    /// The name a form sends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Local => "local",
+        }
+    }
+
+    /// What a form sent.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text.trim())
+            .ok_or("Choose a sign-in method from the list.")
     }
 }
 
@@ -64,13 +82,34 @@ impl std::fmt::Debug for User {
 }
 
 impl User {
+    /// "First Last"; for an invited user who hasn't given a name yet, the
+    /// email address, which is all that is known of them.
     pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
+        if self.has_name() {
+            format!("{} {}", self.first_name, self.last_name)
+        } else {
+            self.email.to_string()
+        }
     }
 
-    /// The two letters in the profile circle.
+    /// False for an invited user until they accept and give their name.
+    pub fn has_name(&self) -> bool {
+        self.first_name.is_given() && self.last_name.is_given()
+    }
+
+    /// The two letters in the profile circle (one, from the email, before
+    /// a name is given).
     pub fn initials(&self) -> String {
-        format!("{}{}", self.first_name.initial(), self.last_name.initial())
+        if self.has_name() {
+            format!("{}{}", self.first_name.initial(), self.last_name.initial())
+        } else {
+            self.email
+                .as_str()
+                .chars()
+                .take(1)
+                .flat_map(char::to_uppercase)
+                .collect()
+        }
     }
 
     pub fn is_global_administrator(&self) -> bool {

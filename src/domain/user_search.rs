@@ -274,9 +274,10 @@ fn field_matches(field: &str, term: &SearchTerm) -> bool {
     }
 }
 
-/// The name as listed and sorted: "first last", lower-cased.
+/// The name as listed and sorted: "first last" (an invited user's address
+/// until they give a name), lower-cased.
 fn name_key(user: &User) -> String {
-    format!("{} {}", user.first_name, user.last_name).to_lowercase()
+    user.full_name().to_lowercase()
 }
 
 fn words(field: &str) -> impl Iterator<Item = &str> {

@@ -24,6 +24,12 @@ pub struct NewRole {
 }
 
 impl Store {
+    /// What `user`'s roles grant now (for a page that offers an action; the
+    /// action checks again inside its transaction).
+    pub fn permissions_of(&self, user: &User) -> Result<PermissionSet, StoreError> {
+        self.read(|tx| permissions_of(tx, user))
+    }
+
     /// Every role, by id (Global Administrator first).
     pub fn roles(&self) -> Result<Vec<Role>, StoreError> {
         self.read(|tx| {
