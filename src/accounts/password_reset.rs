@@ -75,8 +75,8 @@ impl PasswordReset<'_> {
         let sent = self
             .accounts
             .store
-            .blocking(move |s| {
-                Ok(s.transact(|t| {
+            .blocking_or(move |s| {
+                s.transact(|t| {
                     let now = time::now();
                     if let Quota::Exhausted { retry_after } =
                         t.spend_quota(&limits, REQUEST_WINDOW, now)?
@@ -112,9 +112,9 @@ impl PasswordReset<'_> {
                     ))?;
                     t.record(event.on(&user).detail("reset link sent"))?;
                     Ok(true)
-                }))
+                })
             })
-            .await??;
+            .await?;
         tracing::info!(client = %client, account = sent, "password reset requested");
         Ok(())
     }

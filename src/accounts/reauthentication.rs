@@ -93,8 +93,8 @@ impl Reauthentication<'_> {
         let outcome = self
             .accounts
             .store
-            .blocking(move |s| {
-                Ok(s.transact::<_, AccountsError>(|t| {
+            .blocking_or(move |s| {
+                s.transact::<_, AccountsError>(|t| {
                     let now = time::now();
                     match password_ok {
                         Some(true) => {}
@@ -109,9 +109,9 @@ impl Reauthentication<'_> {
                         Ok(())
                     })?;
                     Ok(())
-                }))
+                })
             })
-            .await?;
+            .await;
         match outcome {
             Ok(()) => {
                 drop(attempt);

@@ -183,8 +183,8 @@ impl Accounts {
         let code = code.to_owned();
         let outcome = self
             .store
-            .blocking(move |s| {
-                Ok(s.transact::<_, AccountsError>(|t| {
+            .blocking_or(move |s| {
+                s.transact::<_, AccountsError>(|t| {
                     let now = time::now();
                     let live = t
                         .session(hash)?
@@ -208,9 +208,9 @@ impl Accounts {
                     )?;
                     let token = renew_in(t, hash, SessionStage::SignedIn)?;
                     Ok((token, accepted))
-                }))
+                })
             })
-            .await?;
+            .await;
         let (token, accepted) = match outcome {
             Ok(done) => done,
             Err(e @ (AccountsError::WrongCode | AccountsError::CodeUsed)) => {
