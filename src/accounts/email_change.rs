@@ -13,6 +13,7 @@
 use std::net::IpAddr;
 
 use super::settings::require;
+use super::user_admin::{actor_now, may_manage};
 use super::users::email_taken_as_field_error;
 use super::{Accounts, AccountsError, FieldErrors, SignedIn};
 use crate::domain::{AuditAction, Email, NewEvent, Permission, Token, User, UserId, time};
@@ -62,27 +63,37 @@ impl EmailChanges<'_> {
             self.accounts.mailer.clone(),
             self.accounts.config.email_change_link_lifetime,
         );
-        let (by, client) = (actor.user.clone(), actor.client);
+        let who = actor.clone();
         let sent = self
             .accounts
             .store
-            .blocking(move |s| {
-                Ok(s.transact(|t| {
-                    let user = t.user(user_id)?.ok_or(StoreError::NotFound("user"))?;
+            .blocking_or(move |s| {
+                s.transact::<_, AccountsError>(|t| {
+                    let user = t.user(user_id)?.ok_or(AccountsError::NotFound("user"))?;
+                    let by = if who.user.id == user_id {
+                        who.user.clone()
+                    } else {
+                        // Another user's address: only within the ceiling
+                        // (a new address is where their reset links go).
+                        let (by, permissions) = actor_now(t, &who, Permission::UsersEdit)?;
+                        may_manage(t, permissions, &user)?;
+                        by
+                    };
                     if user.email.key() == new_email.key() {
                         return Ok(None);
                     }
                     let request = EmailChangeRequest {
                         by: &by,
-                        client,
+                        client: who.client,
                         lifetime,
                     };
-                    request.queue(t, &mailer, &user, &new_email)?;
+                    request
+                        .queue(t, &mailer, &user, &new_email)
+                        .map_err(email_taken_as_field_error)?;
                     Ok(Some(new_email))
-                }))
+                })
             })
-            .await?
-            .map_err(taken_as_field_error)?;
+            .await?;
         tracing::info!(user = user_id, by = actor.user.id, "email change requested");
         Ok(sent)
     }
@@ -227,13 +238,4 @@ fn parse(typed: &str) -> Result<Email, AccountsError> {
         errors.add("email", m);
         AccountsError::Invalid(errors)
     })
-}
-
-fn taken_as_field_error(e: AccountsError) -> AccountsError {
-    match e {
-        AccountsError::Store(StoreError::EmailTaken) => {
-            email_taken_as_field_error(StoreError::EmailTaken)
-        }
-        other => other,
-    }
 }

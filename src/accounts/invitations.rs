@@ -1,17 +1,174 @@
-//! The invitation link and its message, for the administration screens'
-//! *Invite user* and *Resend invite*.
+//! Invitations: the link and its message, and accepting it.
 //!
-//! Both run inside the caller's write transaction: inviting creates the
-//! Invited user, issues the link and queues the mail in one commit, and
-//! accepting spends the link in the commit that activates the user.
-//! Issuing voids the user's older invitation link, so *Resend invite*
-//! replaces it.
+//! An administrator's *Invite user* and *Resend invite* (in
+//! `user_admin::invitations`) call [`issue_invitation`] inside their write
+//! transaction; issuing voids the user's older invitation link, so a resend
+//! replaces it. The invited person opens the link (`/invitation?token=…`),
+//! gives their name, phone and a password, and is Active and signed in:
+//! the link is spent, the user activated, the session opened and the event
+//! recorded in one commit, so a link can't be accepted twice, nor after a
+//! resend or the user's deletion.
+//!
+//! A link that doesn't work (unknown, used, replaced, expired) gets one
+//! answer whatever the reason, so the page says nothing about tokens it
+//! wasn't given.
 
 use std::time::Duration;
 
-use crate::domain::{Token, User, UserId, time};
+use super::sessions::{self, Origin};
+use super::sign_in::{SignInOutcome, SignedInUser};
+use super::users::NewUserForm;
+use super::{Accounts, AccountsError, FieldErrors};
+use crate::domain::{
+    AuditAction, DeviceCookie, NewEvent, Phone, SessionStage, Token, User, UserId, UserStatus, time,
+};
 use crate::mail::{Composer, templates};
 use crate::store::{OneTimeToken, StoreError, TokenPurpose, Txn};
+
+/// The accept form as submitted. Not `Debug`: it holds a password.
+#[derive(Default, Clone, serde::Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub password_confirm: String,
+}
+
+/// The invited person's use cases; see [`Accounts::invitations`].
+pub struct Invitations<'a> {
+    accounts: &'a Accounts,
+}
+
+impl Accounts {
+    pub fn invitations(&self) -> Invitations<'_> {
+        Invitations { accounts: self }
+    }
+}
+
+impl Invitations<'_> {
+    /// The Invited user a link is for, if the link still works. Reads only.
+    pub fn pending(&self, token: &str) -> Result<Option<User>, AccountsError> {
+        let Some(token) = Token::parse(token) else {
+            return Ok(None);
+        };
+        let store = &self.accounts.store;
+        let Some(link) = store.valid_token(token.hash(), TokenPurpose::Invitation, time::now())?
+        else {
+            return Ok(None);
+        };
+        let Some(id) = link.user_id else {
+            return Ok(None);
+        };
+        Ok(store.user(id)?.filter(|u| u.status == UserStatus::Invited))
+    }
+
+    /// Accepts an invitation: the user gets the name, phone and password
+    /// of the form (SPEC's password rules; errors beside the fields,
+    /// nothing changed) and is Active and signed in, as a sign-in would
+    /// leave them: straight into 2FA set-up when *Require 2FA* is on.
+    /// `LinkInvalid` when the link doesn't work (any reason).
+    pub async fn accept(
+        &self,
+        form: &AcceptForm,
+        origin: &Origin,
+    ) -> Result<SignInOutcome, AccountsError> {
+        let invited = self
+            .pending(&form.token)?
+            .ok_or(AccountsError::LinkInvalid)?;
+        let mut errors = FieldErrors::default();
+        let phone = errors.check("phone", Phone::parse_optional(&form.phone));
+        let details = NewUserForm {
+            first_name: form.first_name.clone(),
+            last_name: form.last_name.clone(),
+            email: invited.email.to_string(),
+            password: form.password.clone(),
+            password_confirm: form.password_confirm.clone(),
+        }
+        .validate();
+        let (valid, phone) = match (details, phone) {
+            (Ok(valid), Some(phone)) => (valid, phone),
+            (Err(AccountsError::Invalid(more)), _) => {
+                for (field, message) in more.iter() {
+                    errors.add(field, message);
+                }
+                return Err(AccountsError::Invalid(errors));
+            }
+            (Err(other), _) => return Err(other),
+            (Ok(_), None) => return Err(AccountsError::Invalid(errors)),
+        };
+        let hash = self
+            .accounts
+            .hasher
+            .hash(valid.password.expose().to_owned())
+            .await?;
+        let set_up_required = self.accounts.two_factor_set_up_required(&invited)?;
+        let stage = if set_up_required {
+            SessionStage::TwoFactorSetUpRequired
+        } else {
+            SessionStage::SignedIn
+        };
+        let now = time::now();
+        let (session_token, session) = sessions::prepare(invited.id, stage, origin, now);
+        let session_hash = session_token.hash();
+        let (token, client) = (form.token.clone(), origin.client);
+        let user = self
+            .accounts
+            .store
+            .blocking_or(move |s| {
+                s.transact(|t| {
+                    if take_invitation(t, &token)? != invited.id {
+                        return Err(AccountsError::LinkInvalid);
+                    }
+                    let user = t.modify_user::<AccountsError>(invited.id, |u| {
+                        if u.status != UserStatus::Invited {
+                            return Err(AccountsError::LinkInvalid);
+                        }
+                        u.first_name = valid.first_name;
+                        u.last_name = valid.last_name;
+                        u.phone = phone;
+                        u.password_hash = Some(hash);
+                        u.status = UserStatus::Active;
+                        u.last_sign_in_at = Some(now);
+                        Ok(())
+                    })?;
+                    t.insert_session(session_hash, &session)?;
+                    let detail = if set_up_required {
+                        "signed in; 2FA set-up required before anything else"
+                    } else {
+                        "signed in"
+                    };
+                    t.record(
+                        NewEvent::new(AuditAction::InvitationAccepted)
+                            .by_self(&user, Some(client))
+                            .detail(detail),
+                    )?;
+                    Ok(user)
+                })
+            })
+            .await?;
+        let device_cookie =
+            DeviceCookie::issue(user.id, now).seal(&self.accounts.store.device_key()?);
+        tracing::info!(user = user.id, client = %origin.client, "invitation accepted");
+        let signed_in = SignedInUser {
+            user,
+            token: session_token,
+            device_cookie,
+        };
+        Ok(if set_up_required {
+            SignInOutcome::SetUpRequired(signed_in)
+        } else {
+            SignInOutcome::SignedIn(signed_in)
+        })
+    }
+}
 
 /// Issues a new invitation link for the Invited `user` (voiding any older
 /// one) and queues the invitation from `inviter`; returns the link.

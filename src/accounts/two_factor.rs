@@ -15,6 +15,7 @@
 
 use super::sessions::{end_others_in, renew_in};
 use super::settings::require;
+use super::user_admin::{actor_now, may_manage, may_manage_now};
 use super::{Accounts, AccountsError, SignedIn};
 use crate::domain::recovery_code::RecoveryCodeHash;
 use crate::domain::time::{self, Timestamp};
@@ -140,8 +141,8 @@ impl TwoFactorAuth<'_> {
         let enabled = self
             .accounts
             .store
-            .blocking(move |s| {
-                Ok(s.transact::<_, AccountsError>(|t| {
+            .blocking_or(move |s| {
+                s.transact::<_, AccountsError>(|t| {
                     if t.two_factor(user.id)?.is_some() {
                         return Err(AccountsError::Conflict("2FA is already on."));
                     }
@@ -174,9 +175,9 @@ impl TwoFactorAuth<'_> {
                         recovery_codes,
                         token,
                     })
-                }))
+                })
             })
-            .await??;
+            .await?;
         tracing::info!(user = who.user.id, "2FA turned on");
         Ok(enabled)
     }
@@ -192,8 +193,8 @@ impl TwoFactorAuth<'_> {
         let token = self
             .accounts
             .store
-            .blocking(move |s| {
-                Ok(s.transact::<_, AccountsError>(|t| {
+            .blocking_or(move |s| {
+                s.transact::<_, AccountsError>(|t| {
                     if !t.remove_two_factor(user)? {
                         return Err(AccountsError::Conflict("2FA is already off."));
                     }
@@ -201,9 +202,9 @@ impl TwoFactorAuth<'_> {
                     let token = renew_in(t, hash, SessionStage::SignedIn)?;
                     t.record(event)?;
                     Ok(token)
-                }))
+                })
             })
-            .await??;
+            .await?;
         tracing::info!(user = who.user.id, "2FA turned off");
         Ok(token)
     }
@@ -222,8 +223,8 @@ impl TwoFactorAuth<'_> {
             NewEvent::new(AuditAction::RecoveryCodesRenewed).by_self(&who.user, Some(who.client));
         self.accounts
             .store
-            .blocking(move |s| {
-                Ok(s.transact::<_, AccountsError>(|t| {
+            .blocking_or(move |s| {
+                s.transact::<_, AccountsError>(|t| {
                     let mut record = t
                         .two_factor(user)?
                         .ok_or(AccountsError::Conflict("2FA is off."))?;
@@ -232,9 +233,9 @@ impl TwoFactorAuth<'_> {
                     t.put_two_factor(user, &record)?;
                     t.record(event)?;
                     Ok(())
-                }))
+                })
             })
-            .await??;
+            .await?;
         tracing::info!(user = who.user.id, "recovery codes renewed");
         Ok(codes)
     }
@@ -253,13 +254,16 @@ impl TwoFactorAuth<'_> {
             .user(user)?
             .ok_or(AccountsError::NotFound("user"))?;
         check_subject(admin, &subject)?;
+        may_manage_now(self.accounts, admin, &subject)?;
         let status = self.status(user)?;
         Ok((subject, status))
     }
 
     /// An administrator (`users.disable_2fa`) turns another local user's
-    /// 2FA off; never on. Ends that user's sessions. Returns the user and
-    /// whether 2FA was on.
+    /// 2FA off; never on, and only for a user whose permissions they hold
+    /// (the ceiling of `user_admin`: otherwise anyone with this permission
+    /// could weaken a Global Administrator's sign-in). Ends that user's
+    /// sessions. Returns the user and whether 2FA was on.
     pub async fn disable_for(
         &self,
         admin: &SignedIn,
@@ -267,33 +271,30 @@ impl TwoFactorAuth<'_> {
     ) -> Result<(User, bool), AccountsError> {
         require(admin, Permission::UsersDisable2fa)?;
         self.accounts.reauthentication().require_recent(admin)?;
-        let (actor, client, actor_id) = (admin.user.clone(), admin.client, admin.user.id);
         let admin = admin.clone();
-        let outcome = self
-            .accounts
+        self.accounts
             .store
-            .blocking(move |s| {
-                Ok(s.transact::<_, AccountsError>(|t| {
+            .blocking_or(move |s| {
+                s.transact(|t| {
+                    let (actor, permissions) = actor_now(t, &admin, Permission::UsersDisable2fa)?;
                     let subject = t.user(user)?.ok_or(AccountsError::NotFound("user"))?;
                     check_subject(&admin, &subject)?;
+                    may_manage(t, permissions, &subject)?;
                     let was_on = t.remove_two_factor(user)?;
                     if was_on {
                         t.end_sessions_of_user(user)?;
                         t.record(
                             NewEvent::new(AuditAction::TwoFactorDisabled)
-                                .by(&actor, Some(client))
+                                .by(&actor, Some(admin.client))
                                 .on(&subject)
                                 .detail("by an administrator"),
                         )?;
+                        tracing::info!(user, by = actor.id, "2FA turned off by an administrator");
                     }
                     Ok((subject, was_on))
-                }))
+                })
             })
-            .await??;
-        if outcome.1 {
-            tracing::info!(user, by = actor_id, "2FA turned off by an administrator");
-        }
-        Ok(outcome)
+            .await
     }
 
     fn key(&self) -> Option<EncryptionKey> {
@@ -306,8 +307,8 @@ impl TwoFactorAuth<'_> {
 pub async fn reset_two_factor(store: &Store, email: &str) -> Result<(User, bool), AccountsError> {
     let email = email.to_owned();
     store
-        .blocking(move |s| {
-            Ok(s.transact::<_, AccountsError>(|t| {
+        .blocking_or(move |s| {
+            s.transact::<_, AccountsError>(|t| {
                 let user = t
                     .user_by_email(&email)?
                     .ok_or(AccountsError::NotFound("user with that email"))?;
@@ -322,9 +323,9 @@ pub async fn reset_two_factor(store: &Store, email: &str) -> Result<(User, bool)
                     )?;
                 }
                 Ok((user, was_on))
-            }))
+            })
         })
-        .await?
+        .await
 }
 
 /// Checks a code typed by `user` inside the transaction that records its

@@ -19,15 +19,21 @@
 //! themselves Global Administrator.
 
 mod changes;
+mod invitations;
 
+use super::email_change::PendingEmailChange;
 use super::settings::require;
 use super::{Accounts, AccountsError, SignedIn};
-use crate::domain::{Permission, Role, User, UserId, UserPage, UserQuery};
-use crate::store::{Cursor, EventPage, EventQuery};
+use crate::domain::{Permission, PermissionSet, Role, User, UserId, UserPage, UserQuery};
+use crate::store::{Cursor, EventPage, EventQuery, Txn};
 
 pub use changes::{
-    LAST_ADMINISTRATOR_DELETION, LAST_ADMINISTRATOR_ROLE, OUTRANKED, ROLE_OUTRANKS, SELF_DELETION,
+    DetailsSaved, INVITED_NOT_EDITABLE, LAST_ADMINISTRATOR_DELETION, LAST_ADMINISTRATOR_ROLE,
+    ROLE_OUTRANKS, SELF_DELETION,
 };
+pub use invitations::{ALREADY_ACCEPTED, InviteForm};
+
+pub const OUTRANKED: &str = "you can only manage users whose permissions you hold yourself";
 
 /// The administrator, acting on users.
 pub struct UserAdmin<'a> {
@@ -74,13 +80,18 @@ impl UserAdmin<'_> {
         Ok((user, self.accounts.store.roles()?))
     }
 
-    /// A user about to be edited (`users.edit`).
+    /// A user about to be edited (`users.edit`): Active users only.
     pub fn user_to_edit(&self, id: UserId) -> Result<User, AccountsError> {
         require(self.who, Permission::UsersEdit)?;
-        self.accounts
+        let user = self
+            .accounts
             .store
             .user(id)?
-            .ok_or(AccountsError::NotFound("user"))
+            .ok_or(AccountsError::NotFound("user"))?;
+        if !user.is_active() {
+            return Err(AccountsError::Conflict(INVITED_NOT_EDITABLE));
+        }
+        Ok(user)
     }
 
     /// Every role (to name them after a change).
@@ -93,6 +104,12 @@ impl UserAdmin<'_> {
     /// or editing them, whose answer shows the tab again).
     pub fn two_factor_on(&self, user: &User) -> Result<bool, AccountsError> {
         Ok(self.accounts.store.two_factor(user.id)?.is_some())
+    }
+
+    /// The new address waiting for `user`'s confirmation, if any, for the
+    /// details tab (a user another use case handed out, as above).
+    pub fn pending_email(&self, user: &User) -> Result<Option<PendingEmailChange>, AccountsError> {
+        self.accounts.email_changes().pending_for(user)
     }
 
     /// A page of a user's events (`users.view`), newest first, paged like
@@ -143,6 +160,62 @@ impl UserAdmin<'_> {
             changes::deletion_refusal(self.who.user.id, &users, &administrators),
         ))
     }
+}
+
+/// The administrator as stored now: still there, still holding
+/// `permission`. Returns their permissions at this moment. Every change to
+/// another user starts here, inside its write transaction (also turning
+/// off someone's 2FA, in `two_factor`).
+pub(in crate::accounts) fn actor_now(
+    t: &Txn<'_>,
+    who: &SignedIn,
+    permission: Permission,
+) -> Result<(User, PermissionSet), AccountsError> {
+    let actor = t
+        .user(who.user.id)?
+        .ok_or(AccountsError::Forbidden("your account no longer exists"))?;
+    let permissions = t.permissions_of(&actor)?;
+    if !permissions.contains(permission) {
+        return Err(AccountsError::Forbidden(
+            "this needs a permission you no longer hold",
+        ));
+    }
+    Ok((actor, permissions))
+}
+
+/// The permission ceiling: refuses when `target` holds a permission the
+/// administrator (holding `actor`) doesn't.
+pub(in crate::accounts) fn may_manage(
+    t: &Txn<'_>,
+    actor: PermissionSet,
+    target: &User,
+) -> Result<(), AccountsError> {
+    if actor.contains_all(t.permissions_of(target)?) {
+        Ok(())
+    } else {
+        Err(AccountsError::Forbidden(OUTRANKED))
+    }
+}
+
+/// The ceiling as a page that offers an action sees it (the action checks
+/// again, in its transaction, with [`may_manage`]).
+pub(in crate::accounts) fn may_manage_now(
+    accounts: &Accounts,
+    who: &SignedIn,
+    target: &User,
+) -> Result<(), AccountsError> {
+    if who
+        .permissions
+        .contains_all(accounts.store.permissions_of(target)?)
+    {
+        Ok(())
+    } else {
+        Err(AccountsError::Forbidden(OUTRANKED))
+    }
+}
+
+fn target(t: &Txn<'_>, id: UserId) -> Result<User, AccountsError> {
+    t.user(id)?.ok_or(AccountsError::NotFound("user"))
 }
 
 /// The ids once each, in the order given.

@@ -48,6 +48,14 @@ pub fn trash() -> Markup {
     )
 }
 
+/// Resend invite: a blue envelope.
+pub fn envelope() -> Markup {
+    svg(
+        "icon-resend",
+        r#"<rect x="3" y="5.5" width="18" height="13" rx="2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M3.8 6.5l8.2 6.3 8.2-6.3" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>"#,
+    )
+}
+
 /// Clone: two overlapping sheets.
 pub fn copy() -> Markup {
     svg(

@@ -11,6 +11,7 @@ pub mod deletion;
 pub mod email_change;
 pub mod errors;
 pub mod icons;
+pub mod invitations;
 pub mod layout;
 pub mod password;
 pub mod profile;
@@ -22,7 +23,6 @@ pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod two_factor;
-pub mod unavailable;
 pub mod user_page;
 pub mod users;
 

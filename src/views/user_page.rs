@@ -12,9 +12,10 @@ use super::components::{
 };
 use super::icons;
 use super::layout::card;
-use super::users::{Abilities, status_badge};
+use super::users::{Abilities, resend_action, status_badge};
 use super::{Chrome, page};
-use crate::domain::{Role, User, role, time};
+use crate::accounts::email_change::PendingEmailChange;
+use crate::domain::{PersonName, Role, User, role, time};
 use crate::store::EventPage;
 
 /// The id of the swapped region.
@@ -48,6 +49,8 @@ pub struct UserPageView<'a> {
     pub two_factor: bool,
     /// Whether the viewer may read the Audit log (history names link there).
     pub audit: bool,
+    /// A new address waiting for its confirmation link to be opened.
+    pub pending_email: Option<&'a PendingEmailChange>,
 }
 
 pub fn user_page(chrome: &Chrome<'_>, view: &UserPageView<'_>, panel: Markup) -> Markup {
@@ -102,14 +105,28 @@ pub fn details_panel(view: &UserPageView<'_>) -> Markup {
         section #user-details .details-panel aria-labelledby="user-details-title" {
             div.panel-header {
                 h2 #user-details-title { "User details" }
-                @if view.can.edit {
-                    (icon_action(&edit, &format!("Edit {}", user.full_name()), "edit", icons::pencil()))
+                div.panel-actions {
+                    @if view.can.invite && !user.is_active() {
+                        (resend_action(user, "page"))
+                    }
+                    // An invited user gives their own details when they accept.
+                    @if view.can.edit && user.is_active() {
+                        (icon_action(&edit, &format!("Edit {}", user.full_name()), "edit", icons::pencil()))
+                    }
                 }
             }
+            @if !user.is_active() {
+                p.hint { "Invited: the user gives their name, phone and password when they accept the invitation mailed to them." }
+            }
             dl.details {
-                div { dt { "First name" } dd { (user.first_name) } }
-                div { dt { "Last name" } dd { (user.last_name) } }
-                div { dt { "Email" } dd { (user.email) } }
+                div { dt { "First name" } dd { (name_or_not_given(&user.first_name)) } }
+                div { dt { "Last name" } dd { (name_or_not_given(&user.last_name)) } }
+                div { dt { "Email" } dd {
+                    (user.email)
+                    @if let Some(pending) = view.pending_email {
+                        span.subline { "Changing to " (pending.new_email) " when the link sent there is opened (until " (time::display(pending.expires_at)) ")" }
+                    }
+                } }
                 div { dt { "Sign-in method" } dd { (user.sign_in_method.label()) } }
                 div { dt { "Phone" } dd {
                     @if let Some(phone) = &user.phone { (phone) } @else { span.muted { "Not set" } }
@@ -121,7 +138,7 @@ pub fn details_panel(view: &UserPageView<'_>) -> Markup {
                 } }
             }
         }
-        @if user.is_local() {
+        @if user.is_local() && user.is_active() {
             section.details-panel.compact aria-labelledby="user-2fa-title" {
                 div.panel-header { h2 #user-2fa-title { "Two-factor authentication" } }
                 (Switch {
@@ -151,6 +168,12 @@ pub fn details_panel(view: &UserPageView<'_>) -> Markup {
                 (dialog_link(&delete, "button danger-outline", html! { (icons::trash()) "Delete user" }))
             }
         }
+    }
+}
+
+fn name_or_not_given(name: &PersonName) -> Markup {
+    html! {
+        @if name.is_given() { (name) } @else { span.muted { "Not given yet" } }
     }
 }
 

@@ -6,19 +6,23 @@ use maud::{Markup, html};
 
 use super::components::{
     Badge, CloseLink, Column, DIALOG_SLOT, Field, ListUrl, Pager, SearchBox, Sorting, Table, Tone,
-    badge, badge_titled, breakable_email, csrf_field, form_errors, icon_action, moment, notice,
+    badge, badge_titled, breakable_email, csrf_field, dialog_link, form_errors, icon_action,
+    moment, notice,
 };
 use super::icons;
 use super::layout::card;
 use super::{Chrome, page};
 use crate::accounts::FieldErrors;
 use crate::accounts::profile::ProfileForm;
-use crate::accounts::user_admin::UserList;
+use crate::accounts::user_admin::{InviteForm, UserList};
 use crate::domain::time;
-use crate::domain::{Permission, PermissionSet, Role, User, UserId, UserSort};
+use crate::domain::{Permission, PermissionSet, Role, SignInMethod, User, UserId, UserSort};
 
 /// The id of the element holding the list's results, which htmx replaces.
 pub const RESULTS: &str = "users-results";
+
+/// The id of the list's notice, which a dialog's answer may fill out of band.
+const NOTICE: &str = "users-notice";
 
 /// What the viewer may do here, from their permissions.
 #[derive(Clone, Copy)]
@@ -58,7 +62,7 @@ pub struct UsersView<'a> {
 pub fn users_page(chrome: &Chrome<'_>, view: &UsersView<'_>) -> Markup {
     let actions = html! {
         @if view.can.invite {
-            a.button.primary href="/account/users/invite" { (icons::plus()) "Invite user" }
+            (dialog_link("/account/users/invite", "button primary", html! { (icons::plus()) "Invite user" }))
         }
     };
     page(
@@ -66,9 +70,7 @@ pub fn users_page(chrome: &Chrome<'_>, view: &UsersView<'_>) -> Markup {
         "Users",
         html! {
             (card("Users", actions, html! {
-                div aria-live="polite" {
-                    @if let Some((tone, message)) = &view.notice { (notice(*tone, message)) }
-                }
+                (users_notice(view.notice.as_ref(), false))
                 (SearchBox {
                     url: view.url,
                     name: "q",
@@ -80,6 +82,16 @@ pub fn users_page(chrome: &Chrome<'_>, view: &UsersView<'_>) -> Markup {
             }))
         },
     )
+}
+
+/// The list's notice; `out_of_band` for a dialog's answer that replaces
+/// it beside the element it targets.
+pub fn users_notice(message: Option<&(Tone, String)>, out_of_band: bool) -> Markup {
+    html! {
+        div #(NOTICE) aria-live="polite" data-hx-swap-oob=[out_of_band.then_some("true")] {
+            @if let Some((tone, message)) = message { (notice(*tone, message)) }
+        }
+    }
 }
 
 /// The results: table, bulk actions and pager, swapped whole by search,
@@ -101,7 +113,7 @@ pub fn users_results(csrf: &str, view: &UsersView<'_>) -> Markup {
         Column::sorted("Last sign-in", UserSort::LastSignIn.as_str()),
         Column::sorted("Status", UserSort::Status.as_str()),
     ]);
-    if view.can.edit || view.can.delete {
+    if view.can.edit || view.can.delete || view.can.invite {
         columns.push(Column::actions());
     }
     let sorting = Sorting {
@@ -216,9 +228,13 @@ pub fn user_row(user: &User, roles: &[Role], can: Abilities) -> Markup {
                 }
             }
             td { (status_badge(user)) }
-            @if can.edit || can.delete {
+            @if can.edit || can.delete || can.invite {
                 td.actions-cell {
-                    @if can.edit {
+                    @if can.invite && !user.is_active() {
+                        (resend_action(user, "list"))
+                    }
+                    // An invited user gives their own details when they accept.
+                    @if can.edit && user.is_active() {
                         (icon_action(&format!("/account/users/{}/edit?from=list", user.id), &format!("Edit {name}"), "edit", icons::pencil()))
                     }
                     @if can.delete && user.id != can.viewer {
@@ -228,6 +244,16 @@ pub fn user_row(user: &User, roles: &[Role], can: Abilities) -> Markup {
             }
         }
     }
+}
+
+/// *Resend invite*, the blue envelope, opened `from` the list or the page.
+pub fn resend_action(user: &User, from: &str) -> Markup {
+    icon_action(
+        &format!("/account/users/{}/invite/resend?from={from}", user.id),
+        &format!("Resend invite to {}", user.email),
+        "resend",
+        icons::envelope(),
+    )
 }
 
 pub fn status_badge(user: &User) -> Markup {
@@ -282,8 +308,8 @@ pub fn edit_form(
             input type="hidden" name="from" value=(from.as_str());
             (Field::new("first_name", "First name", &form.first_name).autocomplete("off").render(errors))
             (Field::new("last_name", "Last name", &form.last_name).autocomplete("off").render(errors))
-            (Field::new("email", "Email", email).kind("email")
-                .readonly("Changing the email address sends a confirmation link to the new address; that arrives with mail.")
+            (Field::new("email", "Email", email).kind("email").autocomplete("off")
+                .hint("A new address gets a confirmation link and changes when the link is opened; the old address is told. You'll confirm your password first.")
                 .render(errors))
             (Field::new("phone", "Phone", &form.phone).kind("tel").optional().render(errors))
             div.form-actions {
@@ -331,5 +357,73 @@ pub fn delete_title(users: &[User]) -> String {
     match users {
         [user] => format!("Delete {}", user.full_name()),
         _ => "Delete users".into(),
+    }
+}
+
+/// *Invite user*: the address and the sign-in method (only Local for now,
+/// shown as the choice it will become). `sent` says who was just invited,
+/// for an administrator who can't see the list.
+pub fn invite_form(
+    csrf: &str,
+    form: &InviteForm,
+    errors: &FieldErrors,
+    sent: Option<&str>,
+    lifetime: &str,
+) -> Markup {
+    let action = "/account/users/invite";
+    let method_error = errors.get("sign_in_method");
+    html! {
+        form #user-invite-form method="post" action=(action) novalidate
+            data-hx-post=(action) data-hx-target="this" data-hx-swap="outerHTML" {
+            div aria-live="polite" {
+                @if let Some(email) = sent {
+                    (notice(Tone::Success, &format!("Invitation sent to {email}.")))
+                }
+                (form_errors(errors))
+            }
+            (csrf_field(csrf))
+            p { "We'll email a link that works for " (lifetime) ". The person sets their name, phone and password, and can sign in at once." }
+            (Field::new("email", "Email", &form.email).kind("email").autocomplete("off").render(errors))
+            div.field.has-error[method_error.is_some()] {
+                label for="field-sign_in_method" { "Sign-in method" }
+                select #field-sign_in_method name="sign_in_method"
+                    aria-describedby=(if method_error.is_some() { "field-sign_in_method-hint field-sign_in_method-error" } else { "field-sign_in_method-hint" }) {
+                    @for method in SignInMethod::ALL {
+                        option value=(method.as_str()) selected[form.sign_in_method == method.as_str()] { (method.label()) }
+                    }
+                }
+                p.hint #field-sign_in_method-hint { "Local: email and password, with 2FA if they set it up." }
+                @if let Some(error) = method_error { p.field-error #field-sign_in_method-error { (error) } }
+            }
+            div.form-actions {
+                button.button.primary type="submit" { "Send invitation" }
+                (CloseLink { href: "/account/users", label: "Cancel" }.render())
+            }
+        }
+    }
+}
+
+/// *Resend invite*: the question, then (`sent`) what was done.
+pub fn resend_body(csrf: &str, user: &User, back: &str, sent: Option<&str>) -> Markup {
+    let action = format!("/account/users/{}/invite/resend", user.id);
+    html! {
+        @if let Some(lifetime) = sent {
+            div aria-live="polite" {
+                (notice(Tone::Success, &format!("A new invitation is on its way to {}.", user.email)))
+            }
+            p { "Its link works for " (lifetime) ". The link in the earlier invitation no longer works." }
+            div.form-actions { (CloseLink { href: back, label: "Close" }.render()) }
+        } @else {
+            p { "Send a new invitation to " strong { (user.email) } "?" }
+            p.hint { "The link in the earlier invitation stops working." }
+            form method="post" action=(action)
+                data-hx-post=(action) data-hx-target=(format!("#{DIALOG_SLOT}")) data-hx-swap="innerHTML" {
+                (csrf_field(csrf))
+                div.form-actions {
+                    button.button.primary type="submit" { "Yes, send again" }
+                    (CloseLink { href: back, label: "No" }.render())
+                }
+            }
+        }
     }
 }

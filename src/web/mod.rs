@@ -12,6 +12,7 @@ mod cookies;
 mod csrf;
 mod form;
 mod headers;
+mod invitations;
 mod pages;
 mod password;
 mod profile;
@@ -66,7 +67,7 @@ use crate::accounts::Accounts;
 use crate::accounts::settings::require;
 use crate::domain::Permission;
 use crate::error::AppError;
-use crate::mail::templates::{EMAIL_CONFIRM_PATH, PASSWORD_RESET_PATH};
+use crate::mail::templates::{EMAIL_CONFIRM_PATH, INVITATION_PATH, PASSWORD_RESET_PATH};
 
 /// One administration route: a method and path, and the permission it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +91,12 @@ fn account_routes() -> Vec<(AccountRoute, MethodRouter<Accounts>)> {
         row(Method::GET, "/account/users", UsersView, users::list),
         row(
             Method::GET,
+            "/account/users/invite",
+            UsersInvite,
+            users::invite_dialog,
+        ),
+        row(
+            Method::POST,
             "/account/users/invite",
             UsersInvite,
             users::invite,
@@ -147,6 +154,18 @@ fn account_routes() -> Vec<(AccountRoute, MethodRouter<Accounts>)> {
             "/account/users/{id}/history",
             UsersView,
             users::history,
+        ),
+        row(
+            Method::GET,
+            "/account/users/{id}/invite/resend",
+            UsersInvite,
+            users::confirm_resend,
+        ),
+        row(
+            Method::POST,
+            "/account/users/{id}/invite/resend",
+            UsersInvite,
+            users::resend,
         ),
         row(Method::GET, "/account/roles", RolesManage, roles::list),
         row(Method::POST, "/account/roles", RolesManage, roles::create),
@@ -343,6 +362,10 @@ pub fn router(accounts: Accounts) -> Router {
         .route(
             PASSWORD_RESET_PATH,
             get(password::reset_form).post(password::reset),
+        )
+        .route(
+            INVITATION_PATH,
+            get(invitations::show).post(invitations::accept),
         )
         .fallback(pages::not_found)
         .layer(middleware)

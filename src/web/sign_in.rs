@@ -206,7 +206,7 @@ pub(super) fn throttled(page: maud::Markup, retry_after: i64) -> Response {
 }
 
 /// A completed sign-in: the new session and device cookies.
-async fn finish(
+pub(super) async fn finish(
     accounts: &Accounts,
     ctx: &RequestContext,
     cookie_jar: &Cookies,

@@ -5,42 +5,52 @@
 //! The router checks each route's permission (`web::account_routes`) and
 //! the use cases check again, with the rules that need the data.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 use super::context::SignedInCtx;
-use super::form::Form;
+use super::form::{Form, Query};
+use super::reauthentication::returning_to;
 use super::render::retarget;
+use super::return_to;
 use crate::accounts::profile::ProfileForm;
-use crate::accounts::settings::require;
-use crate::accounts::user_admin::UserAdmin;
+use crate::accounts::user_admin::{DetailsSaved, InviteForm, UserAdmin};
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::domain::{Permission, Role, RoleId, SearchTerm, User, UserId, UserQuery, UserSort};
 use crate::error::AppError;
+use crate::mail::in_words;
 use crate::store::Cursor;
 use crate::views::components::{ListUrl, Tone, close_dialog, dialog_or_page};
-use crate::views::unavailable::unavailable_page;
 use crate::views::user_page::{
     MAIN, UserPageView, UserTab, details_panel, history_panel, roles_panel, user_main, user_page,
 };
 use crate::views::users::{
-    Abilities, EditFrom, UsersView, delete_body, delete_title, edit_form, user_row, users_page,
-    users_results,
+    Abilities, EditFrom, UsersView, delete_body, delete_title, edit_form, invite_form, resend_body,
+    user_row, users_notice, users_page, users_results,
 };
 
-/// A query string as pairs; a malformed one reads as empty (these are
-/// only view settings, never worth an error page).
-fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default()
+/// Query strings on these screens are read like every other screen's
+/// (`web::form::Query`): one that can't be read (a field twice, say) is a
+/// styled 400, and so is a value no page of ours links to (an unknown sort,
+/// a page number that isn't one), rather than quietly showing something
+/// else than was asked for. Empty fields mean the defaults.
+fn unreadable(what: &'static str) -> AppError {
+    AppError::BadRequest(what)
 }
 
-fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+/// `GET /account/users`: `?q=&sort=&dir=&page=`, and `?deleted=` or
+/// `?invited=` after a change.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    q: String,
+    sort: String,
+    dir: String,
+    page: String,
+    deleted: String,
+    invited: String,
 }
 
 fn user_id(text: &str) -> Result<UserId, AppError> {
@@ -55,18 +65,26 @@ fn abilities(s: &SignedInCtx) -> Abilities {
 pub async fn list(
     State(accounts): State<Accounts>,
     s: SignedInCtx,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<ListQuery>,
 ) -> Result<Markup, AppError> {
-    let pairs = query_pairs(raw.as_deref());
-    let search = first(&pairs, "q").unwrap_or_default();
-    let sort = first(&pairs, "sort")
-        .and_then(UserSort::parse)
-        .unwrap_or_default();
-    let descending = first(&pairs, "dir") == Some("desc");
-    let page = first(&pairs, "page")
-        .and_then(|p| p.parse::<u32>().ok())
-        .unwrap_or(1)
-        .max(1);
+    let sort = match q.sort.as_str() {
+        "" => UserSort::default(),
+        other => UserSort::parse(other).ok_or(unreadable("The list can't be sorted that way."))?,
+    };
+    let descending = match q.dir.as_str() {
+        "" | "asc" => false,
+        "desc" => true,
+        _ => return Err(unreadable("The list can't be sorted that way.")),
+    };
+    let page = match q.page.as_str() {
+        "" => 1,
+        other => other
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or(unreadable("That page number is not valid."))?,
+    };
+    let search = q.q.as_str();
     let query = UserQuery {
         search: SearchTerm::parse(search),
         sort,
@@ -74,7 +92,8 @@ pub async fn list(
         page,
         ..Default::default()
     };
-    let list = accounts.user_admin(&s.viewer).list(query).await?;
+    let admin = accounts.user_admin(&s.viewer);
+    let list = admin.list(query).await?;
     let shown_page = list.page.page.to_string();
     let url = ListUrl::new("/account/users")
         .param("q", search)
@@ -95,23 +114,13 @@ pub async fn list(
                 ""
             },
         );
-    let notice = first(&pairs, "deleted")
-        .and_then(|n| n.parse::<u64>().ok())
-        .map(|n| {
-            let what = if n == 1 {
-                "1 user".into()
-            } else {
-                format!("{n} users")
-            };
-            (Tone::Success, format!("Deleted {what}."))
-        });
     let view = UsersView {
         list: &list,
         url: &url,
         sort,
         descending,
         can: abilities(&s),
-        notice,
+        notice: list_notice(&accounts, &admin, &q)?,
     };
     if s.ctx.htmx {
         return Ok(users_results(&s.ctx.csrf, &view));
@@ -119,14 +128,181 @@ pub async fn list(
     Ok(users_page(&s.ctx.chrome(), &view))
 }
 
-/// `GET /account/users/invite`: arrives with mail; the button already leads here.
-pub async fn invite(s: SignedInCtx) -> Result<Markup, AppError> {
-    require(&s.viewer, Permission::UsersInvite)?;
-    Ok(unavailable_page(
+/// What the list says after a plain form's change.
+fn list_notice(
+    accounts: &Accounts,
+    admin: &UserAdmin<'_>,
+    q: &ListQuery,
+) -> Result<Option<(Tone, String)>, AppError> {
+    if let Ok(n) = q.deleted.parse::<u64>() {
+        let what = if n == 1 {
+            "1 user".into()
+        } else {
+            format!("{n} users")
+        };
+        return Ok(Some((Tone::Success, format!("Deleted {what}."))));
+    }
+    if let Ok(id) = q.invited.parse::<UserId>() {
+        return match admin.user(id) {
+            Ok((user, _)) => Ok(Some((Tone::Success, invited_message(accounts, &user)))),
+            Err(AccountsError::NotFound(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        };
+    }
+    Ok(None)
+}
+
+fn invited_message(accounts: &Accounts, user: &User) -> String {
+    format!(
+        "Invitation sent to {}. Its link works for {}; until it's accepted the user is listed as Invited.",
+        user.email,
+        in_words(accounts.config.invitation_link_lifetime)
+    )
+}
+
+fn lifetime(accounts: &Accounts) -> String {
+    in_words(accounts.config.invitation_link_lifetime)
+}
+
+/// `GET /account/users/invite`: the *Invite user* dialog, or its page.
+pub async fn invite_dialog(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+) -> Result<Markup, AppError> {
+    let body = invite_form_view(
+        &accounts,
+        &s,
+        &InviteForm::default(),
+        &FieldErrors::default(),
+        None,
+    );
+    Ok(dialog_or_page(
         &s.ctx.chrome(),
+        s.ctx.htmx,
+        "user-invite",
         "Invite user",
-        "Invitations are sent by email, which arrives in the next release.",
+        body,
     ))
+}
+
+fn invite_form_view(
+    accounts: &Accounts,
+    s: &SignedInCtx,
+    form: &InviteForm,
+    errors: &FieldErrors,
+    sent: Option<&str>,
+) -> Markup {
+    invite_form(&s.ctx.csrf, form, errors, sent, &lifetime(accounts))
+}
+
+/// `POST /account/users/invite`: creates the Invited user and mails the
+/// link; then the list, where they now appear (or, for an administrator
+/// who can't see the list, the form again, saying who was invited).
+pub async fn invite(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, AppError> {
+    match accounts.user_admin(&s.viewer).invite(&form).await {
+        Ok(user) if s.viewer.permissions.contains(Permission::UsersView) => {
+            Ok(go_to(&s, &format!("/account/users?invited={}", user.id)))
+        }
+        Ok(user) => {
+            let body = invite_form_view(
+                &accounts,
+                &s,
+                &InviteForm::default(),
+                &FieldErrors::default(),
+                Some(user.email.as_str()),
+            );
+            Ok(in_dialog_or_page(&s, StatusCode::OK, "Invite user", body))
+        }
+        Err(AccountsError::Invalid(errors)) => {
+            let body = invite_form_view(&accounts, &s, &form, &errors, None);
+            Ok(in_dialog_or_page(
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invite user",
+                body,
+            ))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A dialog form's answer: htmx puts the body back into its open dialog;
+/// a plain form gets the page.
+fn in_dialog_or_page(s: &SignedInCtx, status: StatusCode, title: &str, body: Markup) -> Response {
+    let markup = if s.ctx.htmx {
+        body
+    } else {
+        dialog_or_page(&s.ctx.chrome(), false, "user-dialog", title, body)
+    };
+    (status, markup).into_response()
+}
+
+/// After a change that leaves the current view: a 303, or for htmx an
+/// `HX-Redirect` (a redirect it followed would land inside the dialog).
+fn go_to(s: &SignedInCtx, to: &str) -> Response {
+    if s.ctx.htmx {
+        let mut response = StatusCode::OK.into_response();
+        if let Ok(value) = HeaderValue::from_str(to) {
+            response.headers_mut().insert("HX-Redirect", value);
+        }
+        return response;
+    }
+    Redirect::to(to).into_response()
+}
+
+/// `?from=list|page`: where a dialog was opened, and so where *No* leads.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct FromQuery {
+    from: String,
+}
+
+fn back_to(from: &str, id: UserId) -> String {
+    if from == "list" {
+        "/account/users".to_owned()
+    } else {
+        format!("/account/users/{id}")
+    }
+}
+
+/// `GET /account/users/{id}/invite/resend`: the question (dialog or page).
+pub async fn confirm_resend(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    Path(id): Path<String>,
+    Query(q): Query<FromQuery>,
+) -> Result<Markup, AppError> {
+    let id = user_id(&id)?;
+    let user = accounts.user_admin(&s.viewer).invitation_to_resend(id)?;
+    let body = resend_body(&s.ctx.csrf, &user, &back_to(&q.from, id), None);
+    Ok(dialog_or_page(
+        &s.ctx.chrome(),
+        s.ctx.htmx,
+        "user-resend",
+        "Resend invite",
+        body,
+    ))
+}
+
+/// `POST /account/users/{id}/invite/resend`: a new link and mail; the old
+/// link stops working.
+pub async fn resend(
+    State(accounts): State<Accounts>,
+    s: SignedInCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = user_id(&id)?;
+    let user = accounts.user_admin(&s.viewer).resend_invitation(id).await?;
+    if !s.ctx.htmx {
+        return Ok(Redirect::to(&format!("/account/users/{id}?saved=invitation")).into_response());
+    }
+    let lifetime = lifetime(&accounts);
+    let body = resend_body(&s.ctx.csrf, &user, &back_to("", id), Some(&lifetime));
+    Ok(dialog_or_page(&s.ctx.chrome(), true, "user-resend", "Resend invite", body).into_response())
 }
 
 /// One of the User page's tabs, as a page or (htmx) as the swapped region.
@@ -154,6 +330,7 @@ fn render_tab(
     cursor: Cursor,
 ) -> Result<Markup, AppError> {
     let id = user.id;
+    let pending_email = admin.pending_email(user)?;
     let view = UserPageView {
         user,
         roles,
@@ -163,6 +340,7 @@ fn render_tab(
         notice,
         two_factor: admin.two_factor_on(user)?,
         audit: s.viewer.permissions.contains(Permission::AuditView),
+        pending_email: pending_email.as_ref(),
     };
     let panel = match tab {
         UserTab::Details => details_panel(&view),
@@ -176,37 +354,60 @@ fn render_tab(
     })
 }
 
-/// `?saved=…` after a plain form's 303: what to say.
-fn saved_notice(pairs: &[(String, String)]) -> Option<(Tone, String)> {
-    match first(pairs, "saved")? {
-        "details" => Some((Tone::Success, "Details saved.".into())),
-        "roles" => Some((Tone::Success, "Role assignments saved.".into())),
-        _ => None,
+/// `GET /account/users/{id}/…`: `?saved=` after a plain form's 303, and
+/// `?before=` or `?after=` for a page of history.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TabQuery {
+    saved: String,
+    before: String,
+    after: String,
+}
+
+impl TabQuery {
+    /// What to say after a plain form's change.
+    fn notice(&self) -> Option<(Tone, String)> {
+        let message = match self.saved.as_str() {
+            "details" => "Details saved.",
+            "email_link" => EMAIL_LINK_SENT,
+            "roles" => "Role assignments saved.",
+            "invitation" => {
+                "A new invitation was sent; the link in the earlier one no longer works."
+            }
+            _ => return None,
+        };
+        Some((Tone::Success, message.to_owned()))
+    }
+
+    /// Where a page of history starts.
+    fn cursor(&self) -> Result<Cursor, AppError> {
+        let id_of = |text: &str| match text {
+            "" => Ok(None),
+            text => text
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| unreadable("That page of the history doesn't exist.")),
+        };
+        Ok(match (id_of(&self.before)?, id_of(&self.after)?) {
+            (Some(before), _) => Cursor::Before(before),
+            (None, Some(after)) => Cursor::After(after),
+            (None, None) => Cursor::Newest,
+        })
     }
 }
 
-/// `?before=` or `?after=`: where a page of history starts.
-fn history_cursor(pairs: &[(String, String)]) -> Cursor {
-    let id_of = |name| first(pairs, name).and_then(|v| v.parse::<u64>().ok());
-    match (id_of("before"), id_of("after")) {
-        (Some(before), _) => Cursor::Before(before),
-        (None, Some(after)) => Cursor::After(after),
-        (None, None) => Cursor::Newest,
-    }
-}
+const EMAIL_LINK_SENT: &str = "Details saved. A confirmation link went to the new address; the address changes when it's opened.";
 
 /// A tab as its address asks for it.
 fn requested_tab(
     accounts: &Accounts,
     s: &SignedInCtx,
     id: &str,
-    raw: Option<&str>,
+    q: &TabQuery,
     tab: UserTab,
 ) -> Result<Markup, AppError> {
-    let pairs = query_pairs(raw);
     let admin = accounts.user_admin(&s.viewer);
-    let (notice, cursor) = (saved_notice(&pairs), history_cursor(&pairs));
-    user_tab(s, &admin, user_id(id)?, tab, notice, cursor)
+    user_tab(s, &admin, user_id(id)?, tab, q.notice(), q.cursor()?)
 }
 
 /// `GET /account/users/{id}`: the User details tab.
@@ -214,9 +415,9 @@ pub async fn details(
     State(accounts): State<Accounts>,
     s: SignedInCtx,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<TabQuery>,
 ) -> Result<Markup, AppError> {
-    requested_tab(&accounts, &s, &id, raw.as_deref(), UserTab::Details)
+    requested_tab(&accounts, &s, &id, &q, UserTab::Details)
 }
 
 /// `GET /account/users/{id}/roles`: the User role assignments tab.
@@ -224,9 +425,9 @@ pub async fn roles(
     State(accounts): State<Accounts>,
     s: SignedInCtx,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<TabQuery>,
 ) -> Result<Markup, AppError> {
-    requested_tab(&accounts, &s, &id, raw.as_deref(), UserTab::Roles)
+    requested_tab(&accounts, &s, &id, &q, UserTab::Roles)
 }
 
 /// `GET /account/users/{id}/history?before=|after=`: the User history tab.
@@ -234,23 +435,28 @@ pub async fn history(
     State(accounts): State<Accounts>,
     s: SignedInCtx,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<TabQuery>,
 ) -> Result<Markup, AppError> {
-    requested_tab(&accounts, &s, &id, raw.as_deref(), UserTab::History)
+    requested_tab(&accounts, &s, &id, &q, UserTab::History)
 }
 
 /// `GET /account/users/{id}/edit?from=list`: the edit dialog, or its page.
+/// `?first_name=…&email=…` fills it with what was typed before a detour
+/// through re-authentication (see [`edit_again`]).
 pub async fn edit(
     State(accounts): State<Accounts>,
     s: SignedInCtx,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(typed): Query<EditSubmission>,
 ) -> Result<Markup, AppError> {
     let user = accounts.user_admin(&s.viewer).user_to_edit(user_id(&id)?)?;
-    let form = ProfileForm::from_user(&user);
-    let pairs = query_pairs(raw.as_deref());
+    let form = if typed.email.is_some() {
+        typed.form()
+    } else {
+        ProfileForm::from_user(&user)
+    };
     let from = match s.ctx.htmx {
-        true => EditFrom::parse(first(&pairs, "from")),
+        true => EditFrom::parse(typed.from.as_deref()),
         false => EditFrom::Page,
     };
     let body = edit_form(&s.ctx.csrf, &user, &form, &FieldErrors::default(), from);
@@ -279,6 +485,35 @@ pub struct EditSubmission {
     from: Option<String>,
 }
 
+impl EditSubmission {
+    fn form(&self) -> ProfileForm {
+        ProfileForm {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+        }
+    }
+}
+
+/// Where a save that must wait for the administrator's re-authentication
+/// (a new email address) comes back to: the edit page holding what was
+/// typed, to save again; the plain form when that is too long to carry.
+fn edit_again(id: UserId, form: &ProfileForm) -> String {
+    let query = serde_urlencoded::to_string([
+        ("first_name", form.first_name.as_str()),
+        ("last_name", form.last_name.as_str()),
+        ("email", form.email.as_deref().unwrap_or_default()),
+        ("phone", form.phone.as_str()),
+    ])
+    .unwrap_or_default();
+    let page = format!("/account/users/{id}/edit?{query}");
+    match return_to::safe(&page) {
+        Some(_) => page,
+        None => format!("/account/users/{id}/edit"),
+    }
+}
+
 /// `POST /account/users/{id}/edit`.
 pub async fn save(
     State(accounts): State<Accounts>,
@@ -288,24 +523,26 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let id = user_id(&id)?;
     let from = EditFrom::parse(submitted.from.as_deref());
-    let form = ProfileForm {
-        first_name: submitted.first_name,
-        last_name: submitted.last_name,
-        email: submitted.email,
-        phone: submitted.phone,
-    };
+    let form = submitted.form();
     let admin = accounts.user_admin(&s.viewer);
     match admin.update_details(id, &form).await {
-        Ok(user) if s.ctx.htmx => {
+        Ok(DetailsSaved {
+            user,
+            confirmation_sent_to,
+        }) if s.ctx.htmx => {
             let roles = admin.roles()?;
+            let message = match &confirmation_sent_to {
+                Some(to) => format!(
+                    "Details saved. A confirmation link went to {to}; the address changes when it's opened."
+                ),
+                None => format!("Saved {}'s details.", user.full_name()),
+            };
+            let notice = (Tone::Success, message);
             if from == EditFrom::List {
                 let row = user_row(&user, &roles, abilities(&s));
-                return Ok(retarget(
-                    html! { (row) (close_dialog()) },
-                    &format!("user-{id}"),
-                ));
+                let body = html! { (row) (close_dialog()) (users_notice(Some(&notice), true)) };
+                return Ok(retarget(body, &format!("user-{id}")));
             }
-            let notice = (Tone::Success, "Details saved.".to_owned());
             let main = render_tab(
                 &s,
                 &admin,
@@ -317,20 +554,25 @@ pub async fn save(
             )?;
             Ok(retarget(html! { (main) (close_dialog()) }, MAIN))
         }
-        Ok(_) => Ok(Redirect::to(&format!("/account/users/{id}?saved=details")).into_response()),
+        Ok(saved) => {
+            let what = match saved.confirmation_sent_to {
+                Some(_) => "email_link",
+                None => "details",
+            };
+            Ok(Redirect::to(&format!("/account/users/{id}?saved={what}")).into_response())
+        }
         Err(AccountsError::Invalid(errors)) => {
             let user = admin.user_to_edit(id)?;
             let body = edit_form(&s.ctx.csrf, &user, &form, &errors, from);
-            // htmx puts the form back into its open dialog.
-            let markup = if s.ctx.htmx {
-                body
-            } else {
-                let title = format!("Edit {}", user.full_name());
-                dialog_or_page(&s.ctx.chrome(), false, "user-edit", &title, body)
-            };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response())
+            let title = format!("Edit {}", user.full_name());
+            Ok(in_dialog_or_page(
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &title,
+                body,
+            ))
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(returning_to(other, &edit_again(id, &form))),
     }
 }
 
@@ -375,7 +617,7 @@ pub async fn delete(
             })?);
         }
     }
-    let confirmed = first(&fields, "confirm") == Some("yes");
+    let confirmed = fields.iter().any(|(n, v)| n == "confirm" && v == "yes");
     let admin = accounts.user_admin(&s.viewer);
     let back = "/account/users";
     if !confirmed {
@@ -392,17 +634,10 @@ pub async fn delete(
         };
     }
     match admin.delete(&ids).await {
-        Ok(deleted) => {
-            let to = format!("/account/users?deleted={}", deleted.len());
-            if s.ctx.htmx {
-                let mut response = StatusCode::OK.into_response();
-                if let Ok(value) = HeaderValue::from_str(&to) {
-                    response.headers_mut().insert("HX-Redirect", value);
-                }
-                return Ok(response);
-            }
-            Ok(Redirect::to(&to).into_response())
-        }
+        Ok(deleted) => Ok(go_to(
+            &s,
+            &format!("/account/users?deleted={}", deleted.len()),
+        )),
         Err(AccountsError::Conflict(why)) => {
             let users = admin
                 .deletion_preview(&ids)

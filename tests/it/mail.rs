@@ -1205,3 +1205,187 @@ async fn queued_mail_survives_kill_9_and_sent_mail_is_not_sent_again() {
     let link = ada.link_to("/password/reset?token=");
     assert_eq!(Client::new(&base).get(&link).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_administrator_changes_an_email_from_the_user_page() {
+    let (app, smtp) = app_with_mail().await;
+    let admin = app.signed_in("admin@example.com", true).await;
+    let emma = app.user("emma@example.com", false).await;
+    app.user("taken@example.com", false).await;
+    let edit = format!("/account/users/{}/edit", emma.id);
+    let fields = [
+        ("first_name", "Emma"),
+        ("last_name", "Wright"),
+        ("email", "emma.work@example.com"),
+        ("phone", ""),
+    ];
+
+    // A plain form: first the administrator's password, then back to the
+    // form as typed; nothing saved or sent meanwhile.
+    let asked = admin.submit(&edit, &edit, &fields).await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let detour = location(&asked).to_owned();
+    assert!(detour.starts_with("/reauthenticate?next="), "{detour}");
+    assert!(app.accounts.store.outbox(10).unwrap().is_empty());
+    let next: Vec<(String, String)> =
+        serde_urlencoded::from_str(detour.split_once('?').unwrap().1).unwrap();
+    let confirmed = admin
+        .submit(
+            &detour,
+            "/reauthenticate",
+            &[("password", PASSWORD), ("next", &next[0].1)],
+        )
+        .await;
+    let back = location(&confirmed).to_owned();
+    assert!(back.starts_with(&format!("{edit}?")), "{back}");
+    let form = admin.get_text(&back).await;
+    assert!(
+        form.contains(r#"name="email" value="emma.work@example.com""#),
+        "{form}"
+    );
+
+    // The address another account holds: beside the field, nothing saved,
+    // not even the other fields (one transaction).
+    let taken = admin
+        .submit(
+            &back,
+            &edit,
+            &[
+                ("first_name", "Emma"),
+                ("last_name", "Renamed"),
+                ("email", "TAKEN@example.com"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        taken
+            .text()
+            .await
+            .unwrap()
+            .contains("A user with that email address already exists.")
+    );
+    assert_eq!(
+        app.stored_user("emma@example.com").last_name.as_str(),
+        "Wright"
+    );
+
+    let saved = admin.submit(&back, &edit, &fields).await;
+    assert_eq!(
+        location(&saved),
+        format!("/account/users/{}?saved=email_link", emma.id)
+    );
+    let page = admin.get_text(location(&saved)).await;
+    assert!(page.contains("A confirmation link went to the new address"));
+    assert!(page.contains("Changing to emma.work@example.com"), "{page}");
+    assert_eq!(
+        app.stored_user("emma@example.com").email.as_str(),
+        "emma@example.com"
+    );
+    let link = smtp
+        .wait_for("emma.work@example.com")
+        .await
+        .link_to("/profile/email/confirm?token=");
+    let notice = smtp.wait_for("emma@example.com").await;
+    assert_eq!(
+        notice.subject(),
+        "Latchkey: Your email address is about to change"
+    );
+    let requested = app
+        .accounts
+        .store
+        .recent_events(10)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == AuditAction::EmailChangeRequested)
+        .unwrap();
+    assert_eq!(requested.actor.unwrap().label, "admin@example.com");
+    assert_eq!(requested.subject.unwrap().id, Some(emma.id));
+    let anyone = app.client();
+    let token = link.split("token=").nth(1).unwrap();
+    let done = anyone
+        .post_raw(
+            "/profile/email/confirm",
+            &[
+                ("csrf", &csrf_of(&anyone.get_text(&link).await)),
+                ("token", token),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.stored_user("emma.work@example.com").id, emma.id);
+
+    // From the list's dialog: the row comes back and the list says so.
+    let csrf = csrf_of(&admin.get_text("/account/users").await);
+    let from_list = admin
+        .htmx_post(
+            &edit,
+            &csrf,
+            &[
+                ("first_name", "Emma"),
+                ("last_name", "Wright"),
+                ("email", "emma.home@example.com"),
+                ("phone", ""),
+                ("from", "list"),
+            ],
+        )
+        .await;
+    assert_eq!(from_list.status(), StatusCode::OK);
+    let body = from_list.text().await.unwrap();
+    assert!(
+        body.contains(r#"<div id="users-notice" aria-live="polite" data-hx-swap-oob="true">"#)
+            && body.contains("A confirmation link went to emma.home@example.com"),
+        "{body}"
+    );
+    smtp.wait_for("emma.home@example.com").await;
+}
+
+#[tokio::test]
+async fn nobody_changes_the_address_of_a_user_who_outranks_them() {
+    let (app, smtp) = app_with_mail().await;
+    let boss = app.user("boss@example.com", true).await;
+    app.user("admin@example.com", true).await;
+    let editors = crate::roles::make_role(
+        &app,
+        "Editors",
+        &[
+            latchkey::domain::Permission::UsersView,
+            latchkey::domain::Permission::UsersEdit,
+        ],
+    );
+    let editor = crate::roles::signed_in_with(&app, "editor@example.com", vec![editors.id]).await;
+    reauthenticate(&editor).await;
+    let edit = format!("/account/users/{}/edit", boss.id);
+    let refused = editor
+        .submit(
+            "/account/users",
+            &edit,
+            &[
+                ("first_name", "Emma"),
+                ("last_name", "Wright"),
+                ("email", "editor.owns.this@example.com"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // The use case itself refuses too, whoever calls it.
+    let as_editor = app
+        .signed_in_as(&app.stored_user("editor@example.com"))
+        .await;
+    let mut as_editor = as_editor;
+    as_editor.session.reauthenticated_at = Some(time::now());
+    let direct = app
+        .accounts
+        .email_changes()
+        .request_email_change(&as_editor, boss.id, "editor.owns.this@example.com")
+        .await;
+    assert!(
+        matches!(direct, Err(latchkey::accounts::AccountsError::Forbidden(_))),
+        "{direct:?}"
+    );
+    assert!(app.accounts.store.outbox(10).unwrap().is_empty());
+    assert!(smtp.messages().is_empty());
+    assert_eq!(events(&app, AuditAction::EmailChangeRequested), 0);
+}

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod hardening;
 mod hashing;
+mod invitations;
 mod mail;
 mod permissions;
 mod profile;

@@ -53,7 +53,18 @@ fn prepare(app: &TestApp, route: &AccountRoute, n: &mut usize, empty_role: u64) 
         Scratch::Role(make_role(app, &format!("Scratch {n}"), &[Permission::UsersView]).id)
     } else if users {
         let email = format!("scratch-{n}@example.com");
-        Scratch::User(person(app, "Scratch", "User", &email).id)
+        let user = person(app, "Scratch", "User", &email);
+        // Only an invitation not yet accepted can be sent again.
+        if pattern.ends_with("/invite/resend") {
+            app.accounts
+                .store
+                .modify_user::<latchkey::store::StoreError>(user.id, |u| {
+                    u.status = latchkey::domain::UserStatus::Invited;
+                    Ok(())
+                })
+                .unwrap();
+        }
+        Scratch::User(user.id)
     } else {
         Scratch::None
     };
@@ -65,6 +76,10 @@ fn prepare(app: &TestApp, route: &AccountRoute, n: &mut usize, empty_role: u64) 
         ("POST", "/account/users/delete") => {
             vec![("id", id.to_string()), ("confirm", "yes".into())]
         }
+        ("POST", "/account/users/invite") => vec![
+            ("email", format!("invitee-{n}@example.com")),
+            ("sign_in_method", "local".into()),
+        ],
         ("POST", "/account/users/{id}/edit") => vec![
             ("first_name", "Changed".into()),
             ("last_name", "Name".into()),
@@ -295,6 +310,15 @@ async fn every_account_link_and_form_on_the_admin_pages_is_in_the_table() {
         .unwrap();
     // Turning someone's 2FA off asks for a recent password first.
     crate::two_factor::reauthenticate(&admin).await;
+    // Someone invited, so the list offers *Resend invite*.
+    let invited = admin
+        .submit(
+            "/account/users",
+            "/account/users/invite",
+            &[("email", "ivy@example.com"), ("sign_in_method", "local")],
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::SEE_OTHER);
     // A failed message, so the outbox offers *Try again*.
     let failed = OutboxMessage::new(
         MailMessage {

@@ -258,24 +258,6 @@ async fn with_self_service_off_there_is_no_pencil_and_forged_edits_get_403() {
 }
 
 #[tokio::test]
-async fn the_placeholder_screens_say_they_are_not_available_yet() {
-    let app = TestApp::spawn().await;
-    let browser = app.signed_in("admin@example.com", true).await;
-    for path in ["/account/users/invite"] {
-        let response = browser.get(path).await;
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("Not available yet."),
-            "{path}"
-        );
-    }
-}
-
-#[tokio::test]
 async fn the_account_menu_follows_permissions_and_routes_check_them() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("admin@example.com", true).await;

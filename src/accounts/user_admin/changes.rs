@@ -2,22 +2,25 @@
 //! that re-checks its rules against the data as it stands (see the parent
 //! module) and records its audit events.
 
-use super::{UserAdmin, dedup};
+use super::{UserAdmin, actor_now, dedup, may_manage, target};
+use crate::accounts::email_change::EmailChangeRequest;
 use crate::accounts::profile::ProfileForm;
 use crate::accounts::settings::require;
-use crate::accounts::{AccountsError, FieldErrors, SignedIn};
+use crate::accounts::users::email_taken_as_field_error;
+use crate::accounts::{AccountsError, FieldErrors};
 use crate::domain::role::GLOBAL_ADMINISTRATOR;
 use crate::domain::{
-    AuditAction, NewEvent, Permission, PermissionSet, PersonName, Phone, RoleId, User, UserId,
+    AuditAction, Email, NewEvent, Permission, PermissionSet, PersonName, Phone, RoleId, User,
+    UserId,
 };
 use crate::store::Txn;
 
 pub const SELF_DELETION: &str = "You can't delete your own account. Another administrator can, or you can ask for it on your Profile.";
 pub const LAST_ADMINISTRATOR_DELETION: &str = "At least one active user must hold Global Administrator, and this deletion would leave none. Give the role to another active user first.";
 pub const LAST_ADMINISTRATOR_ROLE: &str = "This is the last active Global Administrator. Give the role to another active user before removing it here.";
-pub const OUTRANKED: &str = "you can only manage users whose permissions you hold yourself";
 pub const ROLE_OUTRANKS: &str =
     "you can only assign or remove roles whose permissions you hold yourself";
+pub const INVITED_NOT_EDITABLE: &str = "An invited user gives their own name and phone when they accept. To use another address, delete this invitation and invite that address instead.";
 
 /// Why deleting `targets` must be refused, if it must: `administrators`
 /// are the Active Global Administrators before the deletion.
@@ -36,64 +39,20 @@ pub(super) fn deletion_refusal(
     (left == 0).then_some(LAST_ADMINISTRATOR_DELETION)
 }
 
-/// The administrator as stored now: still there, still holding
-/// `permission`. Returns their permissions at this moment.
-fn actor_now(
-    t: &Txn<'_>,
-    who: &SignedIn,
-    permission: Permission,
-) -> Result<(User, PermissionSet), AccountsError> {
-    let actor = t
-        .user(who.user.id)?
-        .ok_or(AccountsError::Forbidden("your account no longer exists"))?;
-    let permissions = t.permissions_of(&actor)?;
-    if !permissions.contains(permission) {
-        return Err(AccountsError::Forbidden(
-            "this needs a permission you no longer hold",
-        ));
-    }
-    Ok((actor, permissions))
-}
-
-/// Refuses when `target` holds a permission the administrator doesn't.
-fn may_manage(t: &Txn<'_>, actor: PermissionSet, target: &User) -> Result<(), AccountsError> {
-    if actor.contains_all(t.permissions_of(target)?) {
-        Ok(())
-    } else {
-        Err(AccountsError::Forbidden(OUTRANKED))
-    }
-}
-
-/// An administrator asks to change `user`'s address to `new_email`.
-///
-/// FOR THE MAIL MERGE: this is where the email-change confirmation flow
-/// goes: call the mail branch's `request_email_change` here, in the same
-/// transaction as the rest of the edit (it queues the link to the new
-/// address and the notice to the old), recording `EmailChangeRequested` by
-/// `actor`. Until then the change is refused beside the field.
-fn request_email_change(
-    _t: &Txn<'_>,
-    _actor: &User,
-    _user: &User,
-    _new_email: &str,
-) -> Result<(), AccountsError> {
-    let mut errors = FieldErrors::default();
-    errors.add(
-        "email",
-        "Changing the email address needs a confirmation mail, which is not available yet.",
-    );
-    Err(AccountsError::Invalid(errors))
-}
-
-fn target(t: &Txn<'_>, id: UserId) -> Result<User, AccountsError> {
-    t.user(id)?.ok_or(AccountsError::NotFound("user"))
+/// What an administrator's save of a user's details did.
+#[derive(Debug)]
+pub struct DetailsSaved {
+    pub user: User,
+    /// The new address a confirmation link went to; the address itself
+    /// changes when the link is opened.
+    pub confirmation_sent_to: Option<Email>,
 }
 
 impl UserAdmin<'_> {
     /// Runs `change` in one write transaction on the blocking pool, as the
     /// administrator stands at that moment: still there and still holding
     /// `permission` (else refused), with every permission they hold.
-    async fn acting<T: Send + 'static>(
+    pub(super) async fn acting<T: Send + 'static>(
         &self,
         permission: Permission,
         change: impl FnOnce(&Txn<'_>, User, PermissionSet) -> Result<T, AccountsError> + Send + 'static,
@@ -110,33 +69,49 @@ impl UserAdmin<'_> {
             .await
     }
 
-    /// Changes a user's first and last name and phone (`users.edit`).
-    /// Invalid input changes nothing and comes back as field errors.
+    /// Changes a user's first and last name and phone (`users.edit`), and
+    /// asks for a new email address by confirmation link (the address
+    /// changes when the link is opened; see `email_change`), all in one
+    /// transaction. A new address is a sensitive change: it needs the
+    /// administrator's recent re-authentication (`ReauthenticationRequired`
+    /// first, with nothing saved). Invalid input changes nothing and comes
+    /// back as field errors. Invited users are refused: they give their
+    /// own details when they accept.
     pub async fn update_details(
         &self,
         id: UserId,
         form: &ProfileForm,
-    ) -> Result<User, AccountsError> {
+    ) -> Result<DetailsSaved, AccountsError> {
         require(self.who, Permission::UsersEdit)?;
         let mut errors = FieldErrors::default();
         let first_name = errors.check("first_name", PersonName::parse(&form.first_name));
         let last_name = errors.check("last_name", PersonName::parse(&form.last_name));
+        let email = match &form.email {
+            Some(typed) => errors.check("email", Email::parse(typed)).map(Some),
+            None => Some(None),
+        };
         let phone = errors.check("phone", Phone::parse_optional(&form.phone));
-        let (Some(first_name), Some(last_name), Some(phone), true) =
-            (first_name, last_name, phone, errors.is_empty())
+        let (Some(first_name), Some(last_name), Some(email), Some(phone), true) =
+            (first_name, last_name, email, phone, errors.is_empty())
         else {
             return Err(AccountsError::Invalid(errors));
         };
-        let email = form.email.clone();
+        let current = self.user_to_edit(id)?;
+        let new_email = email.filter(|e| e.key() != current.email.key());
+        if new_email.is_some() {
+            self.accounts.reauthentication().require_recent(self.who)?;
+        }
         let client = self.who.client;
-        let user = self
+        let (mailer, lifetime) = (
+            self.accounts.mailer.clone(),
+            self.accounts.config.email_change_link_lifetime,
+        );
+        let saved = self
             .acting(Permission::UsersEdit, move |t, actor, permissions| {
                 let before = target(t, id)?;
                 may_manage(t, permissions, &before)?;
-                if let Some(email) = &email
-                    && crate::domain::email::normalize(email) != before.email.key()
-                {
-                    request_email_change(t, &actor, &before, email)?;
+                if !before.is_active() {
+                    return Err(AccountsError::Conflict(INVITED_NOT_EDITABLE));
                 }
                 let mut changed = Vec::new();
                 if before.first_name != first_name {
@@ -148,26 +123,46 @@ impl UserAdmin<'_> {
                 if before.phone != phone {
                     changed.push("phone");
                 }
-                if changed.is_empty() {
-                    return Ok(before);
+                let user = if changed.is_empty() {
+                    before
+                } else {
+                    let user = t.modify_user::<AccountsError>(id, |user| {
+                        user.first_name = first_name;
+                        user.last_name = last_name;
+                        user.phone = phone;
+                        Ok(())
+                    })?;
+                    t.record(
+                        NewEvent::new(AuditAction::UserUpdated)
+                            .by(&actor, Some(client))
+                            .on(&user)
+                            .detail(changed.join(", ")),
+                    )?;
+                    user
+                };
+                if let Some(new_email) = &new_email {
+                    let request = EmailChangeRequest {
+                        by: &actor,
+                        client,
+                        lifetime,
+                    };
+                    request
+                        .queue(t, &mailer, &user, new_email)
+                        .map_err(email_taken_as_field_error)?;
                 }
-                let user = t.modify_user::<AccountsError>(id, |user| {
-                    user.first_name = first_name;
-                    user.last_name = last_name;
-                    user.phone = phone;
-                    Ok(())
-                })?;
-                t.record(
-                    NewEvent::new(AuditAction::UserUpdated)
-                        .by(&actor, Some(client))
-                        .on(&user)
-                        .detail(changed.join(", ")),
-                )?;
-                Ok(user)
+                Ok(DetailsSaved {
+                    user,
+                    confirmation_sent_to: new_email,
+                })
             })
             .await?;
-        tracing::info!(by = self.who.user.id, user = id, "user details updated");
-        Ok(user)
+        tracing::info!(
+            by = self.who.user.id,
+            user = id,
+            email_change = saved.confirmation_sent_to.is_some(),
+            "user details updated"
+        );
+        Ok(saved)
     }
 
     /// Deletes users (`users.delete`): all of them or, if any rule
