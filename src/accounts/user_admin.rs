@@ -24,8 +24,9 @@ mod invitations;
 use super::email_change::PendingEmailChange;
 use super::settings::require;
 use super::{Accounts, AccountsError, SignedIn};
+use crate::domain::time::Timestamp;
 use crate::domain::{Permission, PermissionSet, Role, User, UserId, UserPage, UserQuery};
-use crate::store::{Cursor, EventPage, EventQuery, Txn};
+use crate::store::{Cursor, EventPage, EventQuery, TokenPurpose, Txn};
 
 pub use changes::{
     DetailsSaved, INVITED_NOT_EDITABLE, LAST_ADMINISTRATOR_DELETION, LAST_ADMINISTRATOR_ROLE,
@@ -110,6 +111,21 @@ impl UserAdmin<'_> {
     /// details tab (a user another use case handed out, as above).
     pub fn pending_email(&self, user: &User) -> Result<Option<PendingEmailChange>, AccountsError> {
         self.accounts.email_changes().pending_for(user)
+    }
+
+    /// When `user`'s invitation link stops working, if they have one (as
+    /// above, a user handed out by a use case that checked the permission).
+    pub fn invitation_expires(&self, user: &User) -> Result<Option<Timestamp>, AccountsError> {
+        if user.is_active() {
+            return Ok(None);
+        }
+        Ok(self
+            .accounts
+            .store
+            .tokens_of(user.id, TokenPurpose::Invitation)?
+            .iter()
+            .map(|t| t.expires_at)
+            .max())
     }
 
     /// A page of a user's events (`users.view`), newest first, paged like

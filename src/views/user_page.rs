@@ -51,6 +51,8 @@ pub struct UserPageView<'a> {
     pub audit: bool,
     /// A new address waiting for its confirmation link to be opened.
     pub pending_email: Option<&'a PendingEmailChange>,
+    /// When an invited user's link stops working, if they have one.
+    pub invitation_expires: Option<time::Timestamp>,
 }
 
 pub fn user_page(chrome: &Chrome<'_>, view: &UserPageView<'_>, panel: Markup) -> Markup {
@@ -78,7 +80,11 @@ pub fn user_main(view: &UserPageView<'_>, panel: Markup) -> Markup {
                 span.initials-circle aria-hidden="true" { (user.initials()) }
                 div {
                     p.profile-name { (user.full_name()) " " (status_badge(user)) }
-                    p.muted { (user.email) " · " (user.sign_in_method.label()) " user" }
+                    p.muted {
+                        // Before a name is given, the heading is the address.
+                        @if user.has_name() { (user.email) " · " }
+                        (user.sign_in_method.label()) " user"
+                    }
                     @if let Some(at) = user.deletion_requested_at {
                         p { (badge(Badge::Alert, &format!("Deletion requested {}", time::display(at)))) }
                     }
@@ -116,7 +122,13 @@ pub fn details_panel(view: &UserPageView<'_>) -> Markup {
                 }
             }
             @if !user.is_active() {
-                p.hint { "Invited: the user gives their name, phone and password when they accept the invitation mailed to them." }
+                p.hint {
+                    "Invited: the user gives their name, phone and password when they accept the invitation mailed to them. "
+                    @match view.invitation_expires {
+                        Some(at) if at > time::now() => { "Its link works until " (time::display(at)) "." }
+                        _ => { "Its link no longer works: resend the invitation." }
+                    }
+                }
             }
             dl.details {
                 div { dt { "First name" } dd { (name_or_not_given(&user.first_name)) } }

@@ -208,7 +208,11 @@ pub fn user_row(user: &User, roles: &[Role], can: Abilities) -> Markup {
                 }
             }
             td {
-                a href=(href) { (name) }
+                @if user.has_name() {
+                    a href=(href) { (name) }
+                } @else {
+                    a href=(href) aria-label=(format!("{name}, no name yet")) { em.muted { "No name yet" } }
+                }
                 @if let Some(at) = user.deletion_requested_at {
                     " " (badge_titled(Badge::Alert, "Deletion requested", Some(&format!("Asked on {}", time::display(at)))))
                 }

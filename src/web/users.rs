@@ -341,6 +341,7 @@ fn render_tab(
         two_factor: admin.two_factor_on(user)?,
         audit: s.viewer.permissions.contains(Permission::AuditView),
         pending_email: pending_email.as_ref(),
+        invitation_expires: admin.invitation_expires(user)?,
     };
     let panel = match tab {
         UserTab::Details => details_panel(&view),

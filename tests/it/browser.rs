@@ -1,7 +1,8 @@
 //! End to end in headless Chromium (Debian's `chromium` and `chromium-driver`):
 //! sign in, edit the phone number in place, and see it survive a reload; set
 //! 2FA up and sign in again with a code; reset a forgotten password by the
-//! mailed link, ask for an email change and a deletion. Screenshots go to
+//! mailed link, ask for an email change and a deletion; invite a user who
+//! accepts by the mailed link and becomes an Operator. Screenshots go to
 //! `target/screenshots/`.
 
 use std::path::PathBuf;
@@ -827,4 +828,165 @@ async fn the_users_page_filters_as_you_type_and_edits_in_a_dialog() {
     .unwrap();
     driver.screenshot("user-details-2fa").await;
     driver.stop().await;
+}
+
+/// Links in the side menu of the page shown now.
+async fn side_menu(driver: &Driver) -> Vec<String> {
+    let found = driver
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#side-menu a')).map(a => a.getAttribute('href'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_invites_a_user_who_accepts_and_becomes_an_operator() {
+    const THEIR_PASSWORD: &str = "violet harbour compass 2291";
+    let smtp = crate::smtp::SmtpReceiver::start().await;
+    let app = TestApp::spawn_with(|c| smtp.configure(c)).await;
+    app.user("emma@example.com", true).await;
+    crate::users::person(&app, "Grace", "Hopper", "grace@navy.example");
+    let admin = Driver::start(1280, 900).await;
+    let c = &admin.client;
+    admin.sign_in(&app, "emma@example.com").await;
+
+    // Invite user opens a dialog: the address and the sign-in method.
+    c.goto(&app.url("/account/users")).await.unwrap();
+    admin.wait_for("#users-results tbody tr").await;
+    admin
+        .click("a.button.primary[href='/account/users/invite']")
+        .await;
+    admin.wait_for("dialog[open] #field-email").await;
+    type_into(
+        &admin,
+        "dialog[open] #field-email",
+        "ivy.newcombe@example.com",
+    )
+    .await;
+    admin.screenshot("user-invite-dialog").await;
+    // An address that has an account already is refused beside the field.
+    type_into(&admin, "dialog[open] #field-email", "grace@navy.example").await;
+    admin.click("dialog[open] button[type=submit]").await;
+    admin.wait_for("dialog[open] #field-email-error").await;
+    admin.screenshot("user-invite-dialog-error").await;
+    type_into(
+        &admin,
+        "dialog[open] #field-email",
+        "ivy.newcombe@example.com",
+    )
+    .await;
+    admin.click("dialog[open] button[type=submit]").await;
+    admin.wait_for("#users-notice .notice-success").await;
+    let listed = rows_until(&admin, "invited", |r| {
+        r.iter()
+            .any(|row| row.contains("ivy.newcombe@example.com") && row.contains("Invited"))
+    })
+    .await;
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    admin.screenshot("users-invited").await;
+    // Resend invite: the blue envelope asks first.
+    admin.click("#users-results a.icon-button.resend").await;
+    admin.wait_for("dialog[open] button.primary").await;
+    admin.screenshot("user-resend-dialog").await;
+    admin.click("dialog[open] button.primary").await;
+    admin.wait_for("dialog[open] .notice-success").await;
+    admin.click("dialog[open] a[data-close-dialog]").await;
+    let invited = app.stored_user("ivy.newcombe@example.com");
+    c.goto(&app.url(&format!("/account/users/{}", invited.id)))
+        .await
+        .unwrap();
+    admin.wait_for("#user-details").await;
+    admin.screenshot("user-invited-details").await;
+
+    // The invited person, in a browser of their own, follows the newest
+    // mailed link.
+    let mail = smtp.wait_for_nth("ivy.newcombe@example.com", 2).await;
+    let link = mail
+        .links()
+        .into_iter()
+        .find(|l| l.contains("/invitation?token="))
+        .expect("an invitation link");
+    let invitee = Driver::start(1280, 1000).await;
+    let i = &invitee.client;
+    i.goto(&link).await.unwrap();
+    type_into(&invitee, "#field-first_name", "Ivy").await;
+    type_into(&invitee, "#field-last_name", "Newcombe").await;
+    type_into(&invitee, "#field-phone", "+44 20 7946 0000").await;
+    type_into(&invitee, "#field-password", THEIR_PASSWORD).await;
+    type_into(&invitee, "#field-password_confirm", THEIR_PASSWORD).await;
+    invitee.screenshot("invitation-accept").await;
+    type_into(&invitee, "#field-password_confirm", "not the same").await;
+    invitee.click("button[type=submit]").await;
+    invitee.wait_for("#field-password_confirm-error").await;
+    invitee.screenshot("invitation-accept-error").await;
+    type_into(&invitee, "#field-password", THEIR_PASSWORD).await;
+    type_into(&invitee, "#field-password_confirm", THEIR_PASSWORD).await;
+    invitee.click("button[type=submit]").await;
+    invitee.wait_for(".initials-circle").await;
+    assert!(
+        i.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/profile")
+    );
+    assert!(side_menu(&invitee).await.is_empty(), "no permissions yet");
+
+    // The administrator finds them by typing part of their name.
+    c.goto(&app.url("/account/users")).await.unwrap();
+    admin.wait_for("#users-results tbody tr").await;
+    type_into(&admin, "#search-q", "newc").await;
+    let found = rows_until(&admin, "found", |r| r.len() == 1).await;
+    assert!(
+        found[0].contains("Ivy Newcombe") && found[0].contains("Active"),
+        "{found:?}"
+    );
+    admin
+        .click("#users-results tbody tr td a[href^='/account/users/']")
+        .await;
+    admin.wait_for("#user-details").await;
+    admin.click("nav.tabs li:nth-child(2) a").await;
+    let operator = format!(
+        "#field-role option[value='{}']",
+        latchkey::domain::role::OPERATOR
+    );
+    admin.click(&operator).await;
+    admin.click("form.add-role button[type=submit]").await;
+    admin.wait_for("#user-main .notice-success").await;
+    let ivy = app.stored_user("ivy.newcombe@example.com");
+    assert_eq!(ivy.roles, vec![latchkey::domain::role::OPERATOR]);
+    admin.screenshot("user-roles-operator").await;
+
+    // The new Operator's next page: Users in the menu, Settings neither
+    // there nor reachable.
+    i.goto(&app.url("/profile")).await.unwrap();
+    invitee.wait_for("#side-menu").await;
+    assert_eq!(side_menu(&invitee).await, vec!["/account/users".to_owned()]);
+    invitee.screenshot("operator-menu").await;
+    i.goto(&app.url("/account/settings")).await.unwrap();
+    invitee.wait_for("main h1").await;
+    let body = i
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("Not allowed"), "{body}");
+    let status = app.client();
+    status
+        .sign_in("ivy.newcombe@example.com", THEIR_PASSWORD)
+        .await;
+    assert_eq!(
+        status.get("/account/settings").await.status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    i.goto(&app.url("/account/users")).await.unwrap();
+    invitee.wait_for("#users-results tbody tr").await;
+    invitee.stop().await;
+    admin.stop().await;
 }
