@@ -192,8 +192,9 @@ pub(super) fn remove_tokens_of_user(tx: &WriteTransaction, user: UserId) -> Resu
     remove_tokens_where(tx, |t| t.user_id == Some(user))
 }
 
-/// Voids the links `void` picks. Links live an hour or so, so the table
-/// stays small enough to sweep.
+/// Voids the links `void` picks. A user holds at most one link per purpose,
+/// living hours (an invitation, a week), so the table stays small enough to
+/// sweep.
 fn remove_tokens_where(
     tx: &WriteTransaction,
     void: impl Fn(&OneTimeToken) -> bool,
