@@ -73,26 +73,25 @@ impl UserAdmin<'_> {
     /// One user (`users.view`), and every role, to name theirs and offer the rest.
     pub fn user(&self, id: UserId) -> Result<(User, Vec<Role>), AccountsError> {
         require(self.who, Permission::UsersView)?;
-        let user = self
-            .accounts
-            .store
-            .user(id)?
-            .ok_or(AccountsError::NotFound("user"))?;
-        Ok((user, self.accounts.store.roles()?))
+        Ok((self.stored(id)?, self.accounts.store.roles()?))
     }
 
     /// A user about to be edited (`users.edit`): Active users only.
     pub fn user_to_edit(&self, id: UserId) -> Result<User, AccountsError> {
         require(self.who, Permission::UsersEdit)?;
-        let user = self
-            .accounts
-            .store
-            .user(id)?
-            .ok_or(AccountsError::NotFound("user"))?;
+        let user = self.stored(id)?;
         if !user.is_active() {
             return Err(AccountsError::Conflict(INVITED_NOT_EDITABLE));
         }
         Ok(user)
+    }
+
+    /// The user as stored now, for a use case that checked its permission.
+    fn stored(&self, id: UserId) -> Result<User, AccountsError> {
+        self.accounts
+            .store
+            .user(id)?
+            .ok_or(AccountsError::NotFound("user"))
     }
 
     /// Every role (to name them after a change).

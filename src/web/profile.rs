@@ -9,8 +9,7 @@ use maud::Markup;
 use super::SavedQuery;
 use super::context::{Ctx, SignedInCtx};
 use super::form::Form;
-use super::reauthentication::returning_to;
-use super::return_to;
+use super::reauthentication::{edit_again, returning_to};
 use super::setup::TokenQuery;
 use crate::accounts::deletion::DeletionRequest;
 use crate::accounts::email_change::PendingEmailChange;
@@ -151,25 +150,7 @@ pub async fn save(
             edit_view(&accounts, &s, &form, &errors)?,
         )
             .into_response()),
-        Err(other) => Err(returning_to(other, &edit_again(&form))),
-    }
-}
-
-/// Where a save that needs re-authentication first (a new email address)
-/// comes back to: the Edit form holding what was typed, to save again. The
-/// plain form when the values are too long to carry in a return address.
-fn edit_again(form: &ProfileForm) -> String {
-    let query = serde_urlencoded::to_string([
-        ("first_name", form.first_name.as_str()),
-        ("last_name", form.last_name.as_str()),
-        ("email", form.email.as_deref().unwrap_or_default()),
-        ("phone", form.phone.as_str()),
-    ])
-    .unwrap_or_default();
-    let page = format!("/profile/edit?{query}");
-    match return_to::safe(&page) {
-        Some(_) => page,
-        None => "/profile/edit".to_owned(),
+        Err(other) => Err(returning_to(other, &edit_again("/profile/edit", &form))),
     }
 }
 

@@ -11,6 +11,7 @@ use super::context::SignedInCtx;
 use super::form::Form;
 use super::return_to;
 use super::sign_in::{NextQuery, throttled, throttled_message};
+use crate::accounts::profile::ProfileForm;
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::error::AppError;
 use crate::views::components::Tone;
@@ -132,6 +133,25 @@ pub(super) fn require_recent(
         .reauthentication()
         .require_recent(&s.viewer)
         .map_err(|e| returning_to(e, page))
+}
+
+/// Where a save that needs re-authentication first (a new email address)
+/// comes back to: the edit form at `edit_page` holding what was typed, to
+/// save again; the plain form when the values are too long to carry in a
+/// return address.
+pub(super) fn edit_again(edit_page: &str, form: &ProfileForm) -> String {
+    let query = serde_urlencoded::to_string([
+        ("first_name", form.first_name.as_str()),
+        ("last_name", form.last_name.as_str()),
+        ("email", form.email.as_deref().unwrap_or_default()),
+        ("phone", form.phone.as_str()),
+    ])
+    .unwrap_or_default();
+    let page = format!("{edit_page}?{query}");
+    match return_to::safe(&page) {
+        Some(_) => page,
+        None => edit_page.to_owned(),
+    }
 }
 
 /// A use case's refusal, where "re-authenticate first" returns to `page`.

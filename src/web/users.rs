@@ -12,9 +12,8 @@ use maud::{Markup, html};
 
 use super::context::SignedInCtx;
 use super::form::{Form, Query};
-use super::reauthentication::returning_to;
+use super::reauthentication::{edit_again, returning_to};
 use super::render::retarget;
-use super::return_to;
 use crate::accounts::profile::ProfileForm;
 use crate::accounts::user_admin::{DetailsSaved, InviteForm, UserAdmin};
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
@@ -497,24 +496,6 @@ impl EditSubmission {
     }
 }
 
-/// Where a save that must wait for the administrator's re-authentication
-/// (a new email address) comes back to: the edit page holding what was
-/// typed, to save again; the plain form when that is too long to carry.
-fn edit_again(id: UserId, form: &ProfileForm) -> String {
-    let query = serde_urlencoded::to_string([
-        ("first_name", form.first_name.as_str()),
-        ("last_name", form.last_name.as_str()),
-        ("email", form.email.as_deref().unwrap_or_default()),
-        ("phone", form.phone.as_str()),
-    ])
-    .unwrap_or_default();
-    let page = format!("/account/users/{id}/edit?{query}");
-    match return_to::safe(&page) {
-        Some(_) => page,
-        None => format!("/account/users/{id}/edit"),
-    }
-}
-
 /// `POST /account/users/{id}/edit`.
 pub async fn save(
     State(accounts): State<Accounts>,
@@ -573,7 +554,10 @@ pub async fn save(
                 body,
             ))
         }
-        Err(other) => Err(returning_to(other, &edit_again(id, &form))),
+        Err(other) => {
+            let edit_page = format!("/account/users/{id}/edit");
+            Err(returning_to(other, &edit_again(&edit_page, &form)))
+        }
     }
 }
 

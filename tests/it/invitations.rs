@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use latchkey::accounts::invitations::issue_invitation;
-use latchkey::domain::{AuditAction, AuditEvent, Permission, UserStatus};
+use latchkey::domain::{AuditAction, Permission, UserStatus};
 use latchkey::store::StoreError;
 use reqwest::StatusCode;
 
@@ -56,16 +56,6 @@ fn good_details() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn events(app: &TestApp, action: AuditAction) -> Vec<AuditEvent> {
-    app.accounts
-        .store
-        .recent_events(1000)
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == action)
-        .collect()
-}
-
 #[tokio::test]
 async fn an_invited_user_accepts_through_the_mailed_link_and_is_signed_in() {
     let (app, smtp) = app_with_mail().await;
@@ -108,7 +98,7 @@ async fn an_invited_user_accepts_through_the_mailed_link_and_is_signed_in() {
         r#"href="/account/users/{}/invite/resend?from=list""#,
         ivy.id
     )));
-    let invited = events(&app, AuditAction::UserInvited);
+    let invited = app.events(AuditAction::UserInvited);
     assert_eq!(invited.len(), 1);
     assert_eq!(
         invited[0].actor.as_ref().unwrap().label,
@@ -217,7 +207,7 @@ async fn an_invited_user_accepts_through_the_mailed_link_and_is_signed_in() {
     assert_eq!(stored.full_name(), "Ivy Newcombe");
     assert_eq!(stored.phone.unwrap().to_string(), "+44 20 7946 0000");
     assert!(stored.last_sign_in_at.is_some());
-    let accepted = events(&app, AuditAction::InvitationAccepted);
+    let accepted = app.events(AuditAction::InvitationAccepted);
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].actor.as_ref().unwrap().id, Some(ivy.id));
     assert_eq!(accepted[0].detail, "signed in");
@@ -311,8 +301,8 @@ async fn resending_voids_the_older_link() {
         app.stored_user("ivy@example.com").status,
         UserStatus::Invited
     );
-    assert_eq!(events(&app, AuditAction::InvitationResent).len(), 2);
-    let resent = &events(&app, AuditAction::InvitationResent)[0];
+    assert_eq!(app.events(AuditAction::InvitationResent).len(), 2);
+    let resent = &app.events(AuditAction::InvitationResent)[0];
     assert_eq!(resent.actor.as_ref().unwrap().label, "admin@example.com");
     assert_eq!(resent.subject.as_ref().unwrap().id, Some(ivy.id));
 
@@ -375,7 +365,7 @@ async fn expired_and_used_links_get_a_clear_page_and_change_nothing() {
     let stored = app.stored_user("ivy@example.com");
     assert_eq!(stored.status, UserStatus::Invited);
     assert!(stored.password_hash.is_none());
-    assert!(events(&app, AuditAction::InvitationAccepted).is_empty());
+    assert!(app.events(AuditAction::InvitationAccepted).is_empty());
     // A form that can't be read is a styled 400, not a crash.
     let twice = browser.get("/invitation?token=a&token=b").await;
     assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
@@ -437,7 +427,7 @@ async fn an_invitation_needs_a_new_valid_address_and_a_known_method() {
     // Only the two existing users, no mail, no event.
     assert_eq!(app.accounts.store.user_count().unwrap(), 2);
     assert!(app.accounts.store.outbox(10).unwrap().is_empty());
-    assert!(events(&app, AuditAction::UserInvited).is_empty());
+    assert!(app.events(AuditAction::UserInvited).is_empty());
     // An invited user's details are theirs to give: no edit for them.
     invite(&admin, "ivy@example.com").await;
     let ivy = app.stored_user("ivy@example.com");
@@ -451,16 +441,7 @@ async fn with_2fa_required_an_accepted_invitation_goes_straight_to_set_up() {
     let admin = app.signed_in("admin@example.com", true).await;
     invite(&admin, "ivy@example.com").await;
     // Turned on after the invitation: it applies to the next sign-in.
-    let saved = admin
-        .submit(
-            "/account/settings",
-            "/account/settings",
-            &[
-                ("self_service_profile_updates", "on"),
-                ("require_2fa_for_local_users", "on"),
-            ],
-        )
-        .await;
+    let saved = crate::settings::require_2fa(&admin).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let link = smtp
         .wait_for("ivy@example.com")
@@ -474,7 +455,7 @@ async fn with_2fa_required_an_accepted_invitation_goes_straight_to_set_up() {
     let held = browser.get("/profile").await;
     assert_eq!(held.status(), StatusCode::SEE_OTHER);
     assert!(location(&held).starts_with("/profile/2fa"));
-    let event = &events(&app, AuditAction::InvitationAccepted)[0];
+    let event = &app.events(AuditAction::InvitationAccepted)[0];
     assert!(
         event.detail.contains("2FA set-up required"),
         "{}",
@@ -555,9 +536,9 @@ async fn resending_and_turning_off_2fa_stay_under_the_permission_ceiling() {
             .unwrap()
             .is_none()
     );
-    assert_eq!(events(&app, AuditAction::InvitationResent).len(), 1);
+    assert_eq!(app.events(AuditAction::InvitationResent).len(), 1);
     assert_eq!(
-        events(&app, AuditAction::TwoFactorDisabled)
+        app.events(AuditAction::TwoFactorDisabled)
             .iter()
             .filter(|e| e.detail == "by an administrator")
             .count(),

@@ -429,16 +429,7 @@ async fn the_profile_and_settings_hold_both_2fa_and_mail_parts_with_unique_ids()
     assert!(with_dialog.is_empty(), "dialog ids {with_dialog:?}");
 
     // Settings: the Require 2FA switch saves, and the outbox lists the mail.
-    let saved = admin
-        .submit(
-            "/account/settings",
-            "/account/settings",
-            &[
-                ("self_service_profile_updates", "on"),
-                ("require_2fa_for_local_users", "on"),
-            ],
-        )
-        .await;
+    let saved = crate::settings::require_2fa(&admin).await;
     assert_eq!(location(&saved), "/account/settings?saved=1");
     assert!(
         app.accounts

@@ -2,7 +2,22 @@
 
 use reqwest::StatusCode;
 
-use crate::support::{TestApp, csrf_of, location};
+use crate::support::{Client, TestApp, csrf_of, location};
+
+/// Turns *Require 2FA for local users* on from the Settings page (leaving
+/// self-service profile updates on).
+pub async fn require_2fa(admin: &Client) -> reqwest::Response {
+    admin
+        .submit(
+            "/account/settings",
+            "/account/settings",
+            &[
+                ("self_service_profile_updates", "on"),
+                ("require_2fa_for_local_users", "on"),
+            ],
+        )
+        .await
+}
 
 #[tokio::test]
 async fn an_administrator_turns_self_service_off_and_it_applies_at_once() {

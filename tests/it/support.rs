@@ -8,7 +8,7 @@ use latchkey::accounts::Accounts;
 use latchkey::accounts::users::{NewUserForm, add_user_now};
 use latchkey::app::App;
 use latchkey::config::Config;
-use latchkey::domain::User;
+use latchkey::domain::{AuditAction, AuditEvent, User};
 use reqwest::StatusCode;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -107,6 +107,17 @@ impl TestApp {
     /// Where the file transport writes (`TestApp::spawn` uses it).
     pub fn outbox_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("outbox")
+    }
+
+    /// The audit events of `action` among the newest thousand, newest first.
+    pub fn events(&self, action: AuditAction) -> Vec<AuditEvent> {
+        self.accounts
+            .store
+            .recent_events(1000)
+            .expect("store readable")
+            .into_iter()
+            .filter(|e| e.action == action)
+            .collect()
     }
 
     /// The user as stored now.

@@ -154,16 +154,6 @@ pub async fn reauthenticate(client: &Client) {
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
 }
 
-fn events(app: &TestApp, action: AuditAction) -> Vec<latchkey::domain::AuditEvent> {
-    app.accounts
-        .store
-        .recent_events(100)
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == action)
-        .collect()
-}
-
 #[tokio::test]
 async fn set_up_shows_a_qr_code_and_key_and_a_right_code_turns_2fa_on() {
     let app = TestApp::spawn().await;
@@ -225,7 +215,7 @@ async fn set_up_shows_a_qr_code_and_key_and_a_right_code_turns_2fa_on() {
     assert!(!profile.contains(">Set up 2FA<"));
     // Set-up again just leads back to the profile.
     assert_eq!(location(&browser.get("/profile/2fa").await), "/profile");
-    assert_eq!(events(&app, AuditAction::TwoFactorEnabled).len(), 1);
+    assert_eq!(app.events(AuditAction::TwoFactorEnabled).len(), 1);
 }
 
 #[tokio::test]
@@ -291,7 +281,7 @@ async fn signing_in_with_2fa_needs_a_code_and_the_password_alone_reaches_nothing
         !cookie_works(&app, &pending_cookie).await,
         "the half-way id is dead"
     );
-    let signed_in = events(&app, AuditAction::SignInSucceeded);
+    let signed_in = app.events(AuditAction::SignInSucceeded);
     assert_eq!(signed_in[0].detail, "with a 2FA code");
 }
 
@@ -364,7 +354,8 @@ async fn a_recovery_code_signs_in_once() {
         second_step(&browser, &codes[4]).await.status(),
         StatusCode::SEE_OTHER
     );
-    let details: Vec<String> = events(&app, AuditAction::SignInSucceeded)
+    let details: Vec<String> = app
+        .events(AuditAction::SignInSucceeded)
         .into_iter()
         .map(|e| e.detail)
         .collect();
@@ -397,7 +388,7 @@ async fn failed_codes_are_throttled_like_passwords() {
             .unwrap()
             .contains("Too many failed attempts at a code")
     );
-    assert_eq!(events(&app, AuditAction::SignInFailed).len(), 3);
+    assert_eq!(app.events(AuditAction::SignInFailed).len(), 3);
 }
 
 #[tokio::test]
@@ -529,7 +520,7 @@ async fn required_2fa_sends_sign_in_to_set_up_and_nowhere_else() {
         browser.get("/account/settings").await.status(),
         StatusCode::OK
     );
-    let enabled = events(&app, AuditAction::TwoFactorEnabled);
+    let enabled = app.events(AuditAction::TwoFactorEnabled);
     assert_eq!(enabled[0].detail, "set up at sign-in, as required");
 }
 
@@ -606,7 +597,7 @@ async fn turning_2fa_off_asks_for_the_password_and_ends_other_sessions() {
         "the laptop is signed out"
     );
     assert_eq!(browser.get("/profile").await.status(), StatusCode::OK);
-    assert_eq!(events(&app, AuditAction::TwoFactorDisabled).len(), 1);
+    assert_eq!(app.events(AuditAction::TwoFactorDisabled).len(), 1);
 
     // The policy is on: the next sign-in asks for set-up again.
     browser.submit("/profile", "/signout", &[]).await;
@@ -645,7 +636,7 @@ async fn a_current_code_also_confirms_and_the_window_closes() {
     assert_eq!(renewed.status(), StatusCode::OK);
     let new_codes = recovery_codes(&renewed.text().await.unwrap());
     assert_eq!(new_codes.len(), 10);
-    assert_eq!(events(&app, AuditAction::RecoveryCodesRenewed).len(), 1);
+    assert_eq!(app.events(AuditAction::RecoveryCodesRenewed).len(), 1);
 
     // Ten minutes later the window has closed.
     let user = app.stored_user("emma@example.com");
@@ -733,7 +724,7 @@ async fn an_administrator_turns_2fa_off_for_another_user_but_never_on() {
         StatusCode::SEE_OTHER,
         "Emma is signed out"
     );
-    let event = &events(&app, AuditAction::TwoFactorDisabled)[0];
+    let event = &app.events(AuditAction::TwoFactorDisabled)[0];
     assert_eq!(event.actor.as_ref().unwrap().id, Some(ada_id));
     assert_eq!(event.subject.as_ref().unwrap().id, Some(emma_id));
 
@@ -830,7 +821,7 @@ async fn the_require_2fa_setting_is_saved_and_recorded() {
             .unwrap()
             .require_2fa_for_local_users
     );
-    let event = &events(&app, AuditAction::SettingsChanged)[0];
+    let event = &app.events(AuditAction::SettingsChanged)[0];
     assert_eq!(event.detail, "2FA required for local users on");
     // The administrator's open session is not cut short...
     assert_eq!(

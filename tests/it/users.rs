@@ -55,16 +55,6 @@ async fn search(client: &Client, query: &str) -> Vec<UserId> {
     row_ids(&html)
 }
 
-fn events(app: &TestApp, action: AuditAction) -> Vec<latchkey::domain::AuditEvent> {
-    app.accounts
-        .store
-        .recent_events(1000)
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == action)
-        .collect()
-}
-
 #[tokio::test]
 async fn search_finds_prefixes_and_substrings_of_names_and_emails_ignoring_case() {
     let app = TestApp::spawn().await;
@@ -336,7 +326,7 @@ async fn editing_a_user_saves_their_details_records_an_event_and_updates_search(
     let stored = app.stored_user("ada@example.com");
     assert_eq!(stored.last_name.as_str(), "King");
     assert_eq!(stored.phone.unwrap().to_string(), "+44 20 7946 0958");
-    let updated = events(&app, AuditAction::UserUpdated);
+    let updated = app.events(AuditAction::UserUpdated);
     assert_eq!(updated.len(), 1);
     assert_eq!(updated[0].detail, "last name, phone");
     assert_eq!(
@@ -442,7 +432,7 @@ async fn deleting_users_ends_their_sessions_and_records_events() {
             .unwrap()
             .is_none()
     );
-    let deleted = events(&app, AuditAction::UserDeleted);
+    let deleted = app.events(AuditAction::UserDeleted);
     assert_eq!(deleted.len(), 3);
     assert!(
         deleted
@@ -642,7 +632,7 @@ async fn nobody_deletes_themself_nor_the_last_active_global_administrator() {
         app.stored_user("admin@example.com")
             .is_global_administrator()
     );
-    assert!(events(&app, AuditAction::RoleUnassigned).is_empty());
+    assert!(app.events(AuditAction::RoleUnassigned).is_empty());
 
     // Once the second is Active, either may go.
     app.accounts
@@ -695,7 +685,7 @@ async fn two_administrators_removing_each_others_role_at_once_leave_one() {
         assert_ne!(statuses[1], StatusCode::OK, "the other is refused");
         let holders: Vec<User> = app.accounts.store.global_administrators().unwrap();
         assert_eq!(holders.len(), 1, "round {round}: {holders:?}");
-        assert_eq!(events(&app, AuditAction::RoleUnassigned).len(), round + 1);
+        assert_eq!(app.events(AuditAction::RoleUnassigned).len(), round + 1);
     }
 }
 
@@ -724,7 +714,7 @@ async fn two_administrators_deleting_each_other_at_once_leave_one() {
     assert_eq!(redirected, 1, "{:?} {:?}", ra.status(), rb.status());
     assert_eq!(app.accounts.store.global_administrators().unwrap().len(), 1);
     assert_eq!(app.accounts.store.user_count().unwrap(), 1);
-    assert_eq!(events(&app, AuditAction::UserDeleted).len(), 1);
+    assert_eq!(app.events(AuditAction::UserDeleted).len(), 1);
 }
 
 #[tokio::test]
@@ -757,14 +747,14 @@ async fn roles_are_assigned_and_removed_within_the_assigners_own_permissions() {
         "{region}"
     );
     assert_eq!(app.stored_user("emma@example.com").roles, vec![OPERATOR]);
-    let event = &events(&app, AuditAction::RoleAssigned)[0];
+    let event = &app.events(AuditAction::RoleAssigned)[0];
     assert_eq!(event.detail, "Operator");
     assert_eq!(event.subject.as_ref().unwrap().id, Some(emma_id));
     // Applies at once: Emma now sees the Users page.
     assert_eq!(emma.get("/account/users").await.status(), StatusCode::OK);
     // Assigning again changes nothing and records nothing.
     admin.htmx_post(&add, &csrf, &[("role", "2")]).await;
-    assert_eq!(events(&app, AuditAction::RoleAssigned).len(), 1);
+    assert_eq!(app.events(AuditAction::RoleAssigned).len(), 1);
     // Unknown roles and nonsense are refused.
     assert_eq!(
         admin
@@ -795,7 +785,7 @@ async fn roles_are_assigned_and_removed_within_the_assigners_own_permissions() {
     );
     assert!(app.stored_user("emma@example.com").roles.is_empty());
     assert_eq!(
-        events(&app, AuditAction::RoleUnassigned)[0].detail,
+        app.events(AuditAction::RoleUnassigned)[0].detail,
         "Operator"
     );
 

@@ -84,11 +84,7 @@ impl UserAdmin<'_> {
     /// the checks [`Self::resend_invitation`] makes.
     pub fn invitation_to_resend(&self, id: UserId) -> Result<User, AccountsError> {
         require(self.who, Permission::UsersInvite)?;
-        let user = self
-            .accounts
-            .store
-            .user(id)?
-            .ok_or(AccountsError::NotFound("user"))?;
+        let user = self.stored(id)?;
         may_manage_now(self.accounts, self.who, &user)?;
         if user.is_active() {
             return Err(AccountsError::Conflict(ALREADY_ACCEPTED));
