@@ -1,6 +1,6 @@
 //! Administering users (SPEC §3, Users and User page): the list, one
-//! user's page and history, editing their details, deleting them, and
-//! their role assignments.
+//! user's page and history, inviting them (`invitations`), editing their
+//! details, deleting them, and their role assignments (`changes`).
 //!
 //! [`UserAdmin`] is the administrator acting; each use case first checks
 //! the permission it needs. Changes then re-check, inside their one write
@@ -16,7 +16,11 @@
 //! administrator may change, delete or re-role only users whose permissions
 //! they hold themselves, and assign or remove only roles whose permissions
 //! they hold. Without it, anyone with `users.assign_roles` could make
-//! themselves Global Administrator.
+//! themselves Global Administrator. The same ceiling (`may_manage`)
+//! guards resending an invitation here, and, in their own modules, asking
+//! for another user's new email address and turning off their 2FA: each
+//! would otherwise let a lesser administrator take over, or weaken, a
+//! greater one's account.
 
 mod changes;
 mod invitations;
