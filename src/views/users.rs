@@ -385,8 +385,8 @@ pub fn invite_form(
                 }
                 (form_errors(errors))
             }
-            (csrf_field(csrf))
             p { "We'll email a link that works for " (lifetime) ". The person sets their name, phone and password, and can sign in at once." }
+            (csrf_field(csrf))
             (Field::new("email", "Email", &form.email).kind("email").autocomplete("off").render(errors))
             div.field.has-error[method_error.is_some()] {
                 label for="field-sign_in_method" { "Sign-in method" }
