@@ -3,6 +3,7 @@
 //! requests before returning.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use crate::admin::{AdminSocket, Commands};
 use crate::config::Config;
 use crate::domain::time;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 /// How often expired sessions, links and stale counters are removed.
@@ -44,6 +46,10 @@ pub struct App {
     stop_mail: watch::Sender<bool>,
     /// Where `latchkey user …` reaches this server; `None` if it could not start.
     admin: Option<AdminSocket>,
+    /// What `/metrics` shows; counted whether or not it is served.
+    pub metrics: Arc<Metrics>,
+    /// `[metrics] listen`, once bound.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl App {
@@ -107,11 +113,31 @@ impl App {
             mail_worker,
             stop_mail,
             admin,
+            metrics: Arc::new(Metrics::new()),
+            metrics_listener: None,
         })
     }
 
     pub fn router(&self) -> axum::Router {
-        crate::web::router(self.accounts.clone())
+        crate::web::router(self.accounts.clone(), self.metrics.clone())
+    }
+
+    /// Binds the metrics listener of `[metrics] listen`, if there is one, and
+    /// returns its address. Called before serving, so that a taken port stops
+    /// start-up with a clear error; [`App::serve`] calls it too.
+    pub async fn listen_metrics(&mut self) -> std::io::Result<Option<SocketAddr>> {
+        if let Some(listener) = &self.metrics_listener {
+            return listener.local_addr().map(Some);
+        }
+        let Some(addr) = self.accounts.config.metrics.as_ref().and_then(|m| m.listen) else {
+            return Ok(None);
+        };
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("metrics: listening on {addr}: {e}"))
+        })?;
+        let local = listener.local_addr()?;
+        self.metrics_listener = Some(listener);
+        Ok(Some(local))
     }
 
     /// With no users yet, makes and logs the one-time set-up link; returns it.
@@ -127,53 +153,36 @@ impl App {
         Ok(link)
     }
 
-    /// Serves on `listener` until `shutdown` completes, then waits for open
-    /// requests to finish.
-    ///
-    /// The connection loop is ours rather than `axum::serve` so that hyper's
-    /// header-read timeout can be set: a client that trickles its headers (or
-    /// a keep-alive connection left idle) is cut off instead of holding a
-    /// connection forever. The whole-request timeout is a layer of the router.
+    /// Serves on `listener`, and `/metrics` on the metrics listener if there
+    /// is one, until `shutdown` completes; then waits for open requests to
+    /// finish and stops the workers.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = self.router();
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.accounts.config.server.header_read_timeout);
-        let connections = GracefulShutdown::new();
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let (stream, remote) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, don't spin.
-                        tracing::warn!(error = %e, "could not accept a connection");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = stream.set_nodelay(true);
-            let router = router.clone();
-            let service = service_fn(move |mut request: http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(remote));
-                router.clone().oneshot(request.map(axum::body::Body::new))
-            });
-            let connection =
-                connections.watch(http.serve_connection(TokioIo::new(stream), service));
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(client = %remote, error = %e, "connection ended");
-                }
-            });
+        self.listen_metrics().await?;
+        let header_read_timeout = self.accounts.config.server.header_read_timeout;
+        let (stop, stopped) = watch::channel(false);
+        let metrics_server = self.metrics_listener.take().map(|metrics_listener| {
+            let router =
+                crate::web::metrics::listener_router(self.accounts.clone(), self.metrics.clone());
+            tokio::spawn(accept(
+                metrics_listener,
+                router,
+                header_read_timeout,
+                stopped.clone(),
+            ))
+        });
+        let main = accept(listener, self.router(), header_read_timeout, stopped);
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(main, signal);
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
         }
-        drop(listener);
-        connections.shutdown().await;
         let _ = self.stop_mail.send(true);
         let mut mail_worker = self.mail_worker;
         if tokio::time::timeout(MAIL_DRAIN, &mut mail_worker)
@@ -190,6 +199,54 @@ impl App {
         drop(self.admin);
         Ok(())
     }
+}
+
+/// Serves `router` on `listener` until `stop` turns true, then waits for
+/// open requests to finish.
+///
+/// The connection loop is ours rather than `axum::serve` so that hyper's
+/// header-read timeout can be set: a client that trickles its headers (or
+/// a keep-alive connection left idle) is cut off instead of holding a
+/// connection forever. The whole-request timeout is a layer of the router.
+async fn accept(
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connections = GracefulShutdown::new();
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, don't spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            // The guard `wait_for` returns must not live across an await.
+            () = async { let _ = stop.wait_for(|stop| *stop).await; } => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = service_fn(move |mut request: http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(client = %remote, error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
 }
 
 async fn sweep(accounts: Accounts) {

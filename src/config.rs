@@ -39,6 +39,18 @@ pub struct Config {
     pub email_change_link_lifetime: Duration,
     /// How long an invitation link works.
     pub invitation_link_lifetime: Duration,
+    /// Prometheus metrics; `None` when they are off (the default).
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// Where `/metrics` is served and what it asks of a scraper.
+#[derive(Clone, Debug)]
+pub struct MetricsConfig {
+    /// A listener of its own that serves `/metrics` alone; `None` serves it
+    /// on `server.listen`, where the bearer token is then required.
+    pub listen: Option<SocketAddr>,
+    /// Required as `Authorization: Bearer …` wherever `/metrics` is served.
+    pub bearer_token: Option<Secret>,
 }
 
 #[derive(Clone, Debug)]
@@ -275,6 +287,7 @@ struct RawConfig {
     password_reset: RawPasswordReset,
     email_change: RawLinks,
     invitations: RawInvitations,
+    metrics: RawMetrics,
 }
 
 #[derive(Deserialize)]
@@ -502,6 +515,15 @@ impl Default for RawInvitations {
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawMetrics {
+    enabled: bool,
+    listen: String,
+    bearer_token: String,
+    bearer_token_file: String,
+}
+
 impl Config {
     /// Reads `path` and the process environment.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -673,6 +695,7 @@ fn validate(
         .map_err(|r| fail("email_change.link_lifetime", r))?;
     let invitation_link_lifetime = parse_duration(&raw.invitations.link_lifetime)
         .map_err(|r| fail("invitations.link_lifetime", r))?;
+    let metrics = validate_metrics(raw.metrics, listen, fail)?;
     Ok(Config {
         source: path.to_owned(),
         warnings,
@@ -702,7 +725,85 @@ fn validate(
         password_reset,
         email_change_link_lifetime,
         invitation_link_lifetime,
+        metrics,
     })
+}
+
+/// Shortest bearer token accepted: guessing it must be hopeless.
+const MIN_BEARER_TOKEN: usize = 16;
+
+/// `[metrics]`: off, on a listener of its own, or on the main one behind a
+/// bearer token. On the main listener a token is required, so that turning
+/// metrics on never publishes them to everyone who can reach the portal.
+fn validate_metrics(
+    raw: RawMetrics,
+    server_listen: SocketAddr,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Option<MetricsConfig>, ConfigError> {
+    if !raw.enabled {
+        return Ok(None);
+    }
+    let listen = match raw.listen.trim() {
+        "" => None,
+        text => {
+            let addr: SocketAddr = text.parse().map_err(|_| {
+                fail(
+                    "metrics.listen",
+                    format!("`{text}` is not an address and port like 127.0.0.1:9090"),
+                )
+            })?;
+            if addr == server_listen && addr.port() != 0 {
+                return Err(fail(
+                    "metrics.listen",
+                    format!(
+                        "{addr} is server.listen already; give metrics a port of their own, or leave this empty and set metrics.bearer_token"
+                    ),
+                ));
+            }
+            Some(addr)
+        }
+    };
+    let token = match (raw.bearer_token.is_empty(), raw.bearer_token_file.trim()) {
+        (true, "") => None,
+        (false, "") => Some(("metrics.bearer_token", raw.bearer_token)),
+        (true, file) => {
+            let key = "metrics.bearer_token_file";
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| fail(key, format!("can't read {file}: {e}")))?;
+            // Secret files usually end with a newline that is not part of the token.
+            Some((key, text.trim_end_matches(['\r', '\n']).to_owned()))
+        }
+        (false, _) => {
+            return Err(fail(
+                "metrics.bearer_token_file",
+                "set either metrics.bearer_token or metrics.bearer_token_file, not both".into(),
+            ));
+        }
+    };
+    let bearer_token = match token {
+        None => None,
+        Some((key, token)) => {
+            if token.len() < MIN_BEARER_TOKEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(fail(
+                    key,
+                    format!(
+                        "the token must be at least {MIN_BEARER_TOKEN} visible ASCII characters without spaces (make one with `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
+            Some(Secret(token))
+        }
+    };
+    if listen.is_none() && bearer_token.is_none() {
+        return Err(fail(
+            "metrics.enabled",
+            "metrics need a listener of their own (metrics.listen) or a token on the main one (metrics.bearer_token or metrics.bearer_token_file)".into(),
+        ));
+    }
+    Ok(Some(MetricsConfig {
+        listen,
+        bearer_token,
+    }))
 }
 
 fn validate_mail(
@@ -1353,6 +1454,97 @@ mod tests {
         ] {
             assert!(Mailbox::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn metrics_are_off_unless_enabled_and_then_need_a_listener_or_a_token() {
+        assert!(load("", &[]).unwrap().metrics.is_none());
+        // Keys of a disabled section are kept for later, not checked.
+        let off = load("[metrics]\nlisten = \"nonsense\"\n", &[]).unwrap();
+        assert!(off.metrics.is_none());
+        let own = load(
+            "[metrics]\nenabled = true\nlisten = \"127.0.0.1:9090\"\n",
+            &[],
+        )
+        .unwrap()
+        .metrics
+        .unwrap();
+        assert_eq!(own.listen.unwrap().to_string(), "127.0.0.1:9090");
+        assert!(own.bearer_token.is_none());
+        let token = "0123456789abcdef0123";
+        let main = load(
+            "",
+            &[
+                ("LATCHKEY_METRICS__ENABLED", "true"),
+                ("LATCHKEY_METRICS__BEARER_TOKEN", token),
+            ],
+        )
+        .unwrap();
+        let main = main.metrics.unwrap();
+        assert!(main.listen.is_none());
+        assert_eq!(main.bearer_token.unwrap().expose(), token);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        let text = format!(
+            "[metrics]\nenabled = true\nbearer_token_file = {:?}\n",
+            file
+        );
+        let from_file = load(&text, &[]).unwrap().metrics.unwrap();
+        assert_eq!(from_file.bearer_token.unwrap().expose(), token);
+        assert!(!format!("{:?}", load(&text, &[]).unwrap()).contains(token));
+
+        for (extra, key, reason) in [
+            ("", "metrics.enabled", "metrics.listen"),
+            (
+                "listen = \"localhost\"\n",
+                "metrics.listen",
+                "not an address",
+            ),
+            (
+                "listen = \"127.0.0.1:8080\"\n",
+                "metrics.listen",
+                "server.listen already",
+            ),
+            (
+                "bearer_token = \"short\"\n",
+                "metrics.bearer_token",
+                "at least 16",
+            ),
+            (
+                "bearer_token = \"has spaces in the middle of it\"\n",
+                "metrics.bearer_token",
+                "without spaces",
+            ),
+            (
+                "bearer_token = \"0123456789abcdef\"\nbearer_token_file = \"/run/x\"\n",
+                "metrics.bearer_token_file",
+                "not both",
+            ),
+            (
+                "bearer_token_file = \"/nonexistent/token\"\n",
+                "metrics.bearer_token_file",
+                "can't read",
+            ),
+        ] {
+            let err = load(&format!("[metrics]\nenabled = true\n{extra}"), &[]).unwrap_err();
+            assert_eq!(
+                (err.origin.as_str(), err.key.as_str()),
+                ("test.toml", key),
+                "{extra}"
+            );
+            assert!(err.reason.contains(reason), "{extra}: {}", err.reason);
+        }
+        let err = load(
+            "",
+            &[
+                ("LATCHKEY_METRICS__ENABLED", "true"),
+                ("LATCHKEY_METRICS__LISTEN", "nowhere"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(err.origin, "environment variable LATCHKEY_METRICS__LISTEN");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod store;
 pub mod views;
 pub mod web;

@@ -15,6 +15,7 @@ mod outbox;
 mod roles;
 mod sessions;
 mod settings;
+mod sizes;
 pub mod tables;
 mod throttle;
 mod two_factor;
@@ -33,6 +34,7 @@ pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
 pub use outbox::{AttemptOutcome, MailCounts, MailStatus, OutboxMessage};
 pub use roles::NewRole;
+pub use sizes::StoreSizes;
 pub use throttle::{
     Admission, AttemptFinished, Limit, Quota, SignInAttempt, ThrottleKey, ThrottleRecord,
 };

@@ -1,6 +1,7 @@
 //! HTTP: the router, its middleware, and thin handlers grouped by screen.
 //!
-//! A request passes, outermost first: security headers (every route) → cookies →
+//! A request passes, outermost first: metrics and security headers (every
+//! route) → cookies →
 //! `load_context` (session, CSRF token, htmx flag; reads only) →
 //! `render_errors` → `require_csrf` (mutations) → the handler. Handlers
 //! extract, call `accounts`, and render `views`; they hold no rules.
@@ -13,6 +14,7 @@ mod csrf;
 mod form;
 mod headers;
 mod invitations;
+pub mod metrics;
 mod pages;
 mod password;
 mod profile;
@@ -26,6 +28,8 @@ mod setup;
 mod sign_in;
 mod two_factor;
 mod users;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -68,6 +72,7 @@ use crate::accounts::settings::require;
 use crate::domain::Permission;
 use crate::error::AppError;
 use crate::mail::templates::{EMAIL_CONFIRM_PATH, INVITATION_PATH, PASSWORD_RESET_PATH};
+use crate::metrics::Metrics;
 
 /// One administration route: a method and path, and the permission it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -301,7 +306,10 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
 }
 
-pub fn router(accounts: Accounts) -> Router {
+/// The application's router. `metrics` counts every request; `/metrics`
+/// itself is routed here only when metrics are on and have no listener of
+/// their own (and then the bearer token is required).
+pub fn router(accounts: Accounts, metrics: Arc<Metrics>) -> Router {
     let middleware = ServiceBuilder::new()
         .layer(CookieManagerLayer::new())
         .layer(from_fn_with_state(accounts.clone(), context::load_context))
@@ -311,7 +319,7 @@ pub fn router(accounts: Accounts) -> Router {
     for (route, handler) in account_routes() {
         routes = routes.route(route.path, handler);
     }
-    routes
+    let routes = routes
         .route("/", get(pages::home))
         .route("/signin", get(sign_in::show).post(sign_in::submit))
         .route(
@@ -371,7 +379,12 @@ pub fn router(accounts: Accounts) -> Router {
         .layer(middleware)
         // Outside the middleware: probes and cached files need no session.
         .route("/healthz", get(pages::healthz))
-        .route("/assets/{*path}", get(assets::serve))
+        .route("/assets/{*path}", get(assets::serve));
+    let routes = match &accounts.config.metrics {
+        Some(on) if on.listen.is_none() => routes.route("/metrics", get(metrics::scrape)),
+        _ => routes,
+    };
+    routes
         .layer(from_fn_with_state(
             accounts.clone(),
             headers::security_headers,
@@ -384,5 +397,7 @@ pub fn router(accounts: Accounts) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         // A bug must not take the connection down with it: answer 500, log it.
         .layer(CatchPanicLayer::new())
+        // Outermost: sees every answer, the 500 of a panic and the 408 of a timeout too.
+        .layer(from_fn_with_state(metrics, metrics::track))
         .with_state(accounts)
 }

@@ -1,5 +1,8 @@
 //! Sign in (the password, then for users with 2FA a code) and log out.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,6 +17,7 @@ use crate::accounts::sign_in::{SignInOutcome, SignedInUser};
 use crate::accounts::{Accounts, AccountsError, FieldErrors};
 use crate::domain::Token;
 use crate::error::AppError;
+use crate::metrics::{Metrics, SignInFailure, SignInStep};
 use crate::views::components::Tone;
 use crate::views::sign_in::{second_step_page, sign_in_page};
 
@@ -78,6 +82,7 @@ pub async fn show(
 
 pub async fn submit(
     State(accounts): State<Accounts>,
+    Extension(metrics): Extension<Arc<Metrics>>,
     Ctx(ctx): Ctx,
     cookie_jar: Cookies,
     Form(form): Form<SignInForm>,
@@ -88,10 +93,19 @@ pub async fn submit(
         cookies::DEVICE,
         accounts.config.server.is_https(),
     );
-    match accounts
+    let outcome = accounts
         .sign_in(&form.email, form.password, &ctx.origin(), device.as_deref())
-        .await
-    {
+        .await;
+    // A right password with 2FA on is neither: the second step counts it.
+    match &outcome {
+        Ok(SignInOutcome::SignedIn(_) | SignInOutcome::SetUpRequired(_)) => {
+            metrics.sign_in_succeeded(SignInStep::Password);
+        }
+        Err(AccountsError::BadCredentials) => metrics.sign_in_failed(SignInFailure::BadCredentials),
+        Err(AccountsError::Throttled { .. }) => metrics.sign_in_failed(SignInFailure::Throttled),
+        Ok(SignInOutcome::SecondFactorRequired { .. }) | Err(_) => {}
+    }
+    match outcome {
         Ok(SignInOutcome::SignedIn(signed_in)) => {
             finish(&accounts, &ctx, &cookie_jar, signed_in).await?;
             Ok(Redirect::to(next.unwrap_or("/profile")).into_response())
@@ -145,6 +159,7 @@ pub async fn second_step(s: SecondStepCtx, Query(query): Query<NextQuery>) -> Re
 
 pub async fn submit_second_step(
     State(accounts): State<Accounts>,
+    Extension(metrics): Extension<Arc<Metrics>>,
     s: SecondStepCtx,
     cookie_jar: Cookies,
     Form(form): Form<CodeForm>,
@@ -157,7 +172,17 @@ pub async fn submit_second_step(
         let page = second_step_page(&s.ctx.chrome(), email, next, None, &errors);
         (status, page).into_response()
     };
-    match accounts.complete_sign_in(&s.pending, &form.code).await {
+    let outcome = accounts.complete_sign_in(&s.pending, &form.code).await;
+    match &outcome {
+        Ok(_) => metrics.sign_in_succeeded(SignInStep::SecondFactor),
+        Err(AccountsError::WrongCode) => metrics.sign_in_failed(SignInFailure::WrongCode),
+        Err(AccountsError::CodeUsed) => metrics.sign_in_failed(SignInFailure::CodeUsed),
+        Err(AccountsError::Throttled { .. }) => {
+            metrics.sign_in_failed(SignInFailure::CodeThrottled)
+        }
+        Err(_) => {}
+    }
+    match outcome {
         Ok((signed_in, _)) => {
             finish(&accounts, &s.ctx, &cookie_jar, signed_in).await?;
             Ok(Redirect::to(next.unwrap_or("/profile")).into_response())

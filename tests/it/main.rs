@@ -11,6 +11,7 @@ mod hardening;
 mod hashing;
 mod invitations;
 mod mail;
+mod metrics;
 mod permissions;
 mod profile;
 mod roles;

@@ -49,7 +49,9 @@ impl TestApp {
         config.server.public_url = format!("http://{addr}");
         config.sign_in.max_concurrent_hashes = 2;
         tweak(&mut config);
-        let app = App::build(config).expect("app builds");
+        let mut app = App::build(config).expect("app builds");
+        // Bound before the test goes on, so the first request finds it.
+        app.listen_metrics().await.expect("metrics listener");
         let setup_url = app.announce_setup_link().await.expect("setup link");
         let accounts = app.accounts.clone();
         let (stop, stopped) = oneshot::channel::<()>();
