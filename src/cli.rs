@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `user add|list|reset-2fa`, `check-config`.
+//! The command line: `serve` (the default), `user add|list|reset-2fa`,
+//! `check-config`, `healthcheck`.
 
 use std::path::PathBuf;
 
@@ -33,6 +34,9 @@ pub enum Command {
     User(UserCommand),
     /// Check the configuration file and environment, then exit.
     CheckConfig,
+    /// Ask the server at `server.listen` for `/healthz`: exit 0 if it is
+    /// healthy, 1 if not (for a container's HEALTHCHECK).
+    Healthcheck,
 }
 
 #[derive(Subcommand, Debug)]

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod healthcheck;
 pub mod mail;
 pub mod metrics;
 pub mod store;

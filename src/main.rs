@@ -11,6 +11,9 @@ use latchkey::app::{App, shutdown_signal};
 use latchkey::cli::{Cli, Command, UserCommand};
 use latchkey::config::Config;
 
+/// How long `latchkey healthcheck` waits for an answer, in all.
+const HEALTHCHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Parse cheaply first: a bad config stops us before any port or file is touched.
@@ -44,6 +47,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Serve => serve(config).map(|()| ExitCode::SUCCESS),
         Command::User(command) => user_command(&config, command),
+        Command::Healthcheck => Ok(healthcheck(&config)),
     }
 }
 
@@ -71,10 +75,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let listen = config.server.listen;
         let data_dir = config.data_dir.clone();
         let shutdown = shutdown_signal();
-        let app = App::build(config).context("opening the data file")?;
+        let mut app = App::build(config).context("opening the data file")?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
+        let metrics = app.listen_metrics().await?;
         let local = listener.local_addr()?;
         tracing::info!(
             address = %local,
@@ -82,11 +87,26 @@ fn serve(config: Config) -> anyhow::Result<()> {
             version = env!("CARGO_PKG_VERSION"),
             "Latchkey listening on http://{local}"
         );
+        if let Some(metrics) = metrics {
+            tracing::info!(address = %metrics, "metrics on http://{metrics}/metrics");
+        }
         app.announce_setup_link().await?;
         app.serve(listener, shutdown).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })
+}
+
+/// `latchkey healthcheck`: what the container's HEALTHCHECK runs (the
+/// runtime image has no curl). Exit 0 when `/healthz` answers 200.
+fn healthcheck(config: &Config) -> ExitCode {
+    match latchkey::healthcheck::probe(config.server.listen, HEALTHCHECK_TIMEOUT) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latchkey: unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `latchkey user …`: on the data file, or through the running server's
