@@ -5,7 +5,9 @@
 //! types and rules, free of all three. `config` and `cli` are the edges a
 //! person touches before anything starts, `admin` the one an operator uses
 //! while it runs; `mail` composes messages and its worker sends what the
-//! use cases queued in the store; `app` wires it all together.
+//! use cases queued in the store; `metrics` holds the counters `web`
+//! records and `/metrics` shows, and `healthcheck` is the probe a container
+//! runs; `app` wires it all together.
 
 pub mod accounts;
 pub mod admin;

@@ -5,21 +5,35 @@
 //! fixed, and recording must stay a handful of atomic adds per request.
 //! (prometheus-client's histogram takes a lock per observation;
 //! metrics-exporter-prometheus brings its own HTTP server and a large
-//! dependency tree.) Request series are found under a read lock that is only
-//! ever taken for writing when a route first answers with a new method and
-//! status, which happens a bounded number of times.
+//! dependency tree.) Nothing on the recording path takes a lock: a route's
+//! counters sit in a fixed table of slots found by hashing its template, each
+//! filled once, and a route's (method, status) pairs claim slots of their own
+//! with a compare-and-swap the first time they occur.
 //!
 //! Labels hold only bounded values: route templates (`/account/users/{id}`,
 //! never the path asked for), a fixed set of methods, status codes.
 
-use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The route label of requests no route matched (the 404 page).
 pub const UNMATCHED: &str = "unmatched";
+
+/// Slots for routes: well above the router's count of routes (about 60),
+/// so that a lookup finds its slot at once or after a step or two.
+const ROUTE_SLOTS: usize = 256;
+
+/// (method, status) pairs counted apart per route; a route answers with a
+/// handful, and any beyond are counted together.
+const ANSWER_SLOTS: usize = 16;
+
+/// The method labels: the usual methods by name, anything else as "other",
+/// so a client inventing methods can't add series.
+const METHODS: [&str; 8] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other",
+];
 
 /// Upper bounds of the latency buckets, in seconds (Prometheus' defaults:
 /// from a cached asset to a password hash under load).
@@ -85,18 +99,31 @@ impl SignInFailure {
 
 /// Counters of one running server. Shared behind an `Arc`; every method
 /// takes `&self`.
-#[derive(Default)]
 pub struct Metrics {
-    routes: RwLock<HashMap<Box<str>, RouteStats>>,
+    /// Open addressing by a hash of the route template; a slot, once
+    /// filled, keeps its route.
+    routes: Box<[OnceLock<Box<RouteStats>>]>,
+    /// Where requests go if every slot holds another route (never, with
+    /// the routes Latchkey has).
+    other_routes: RouteStats,
     sign_in_successes: [AtomicU64; SignInStep::ALL.len()],
     sign_in_failures: [AtomicU64; SignInFailure::ALL.len()],
 }
 
-#[derive(Default)]
 struct RouteStats {
-    /// `(method, status, answered)`: a route sees only a few combinations.
-    answers: RwLock<Vec<(&'static str, u16, AtomicU64)>>,
+    route: Box<str>,
+    answers: [Answer; ANSWER_SLOTS],
+    /// Answers whose (method, status) found no free slot.
+    other_answers: AtomicU64,
     latency: Histogram,
+}
+
+/// One (method, status) pair of a route and its count. `key` is 0 while
+/// the slot is free, else `(method index + 1) << 16 | status`.
+#[derive(Default)]
+struct Answer {
+    key: AtomicU32,
+    count: AtomicU64,
 }
 
 /// Bucket counts (not cumulative; the last one is above every bound) and
@@ -109,6 +136,10 @@ struct Histogram {
 }
 
 impl Histogram {
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
     fn observe(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         let index = BUCKETS
@@ -134,19 +165,29 @@ pub struct StoreGauges {
     pub request_throttle_entries: u64,
 }
 
-/// The method label: the usual methods by name, anything else as "other",
-/// so a client inventing methods can't add series.
-pub fn method_label(method: &http::Method) -> &'static str {
+/// The index of a method's label in [`METHODS`].
+fn method_index(method: &http::Method) -> usize {
     use http::Method;
     match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::PATCH => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            routes: (0..ROUTE_SLOTS).map(|_| OnceLock::new()).collect(),
+            other_routes: RouteStats::new("other"),
+            sign_in_successes: Default::default(),
+            sign_in_failures: Default::default(),
+        }
     }
 }
 
@@ -156,19 +197,40 @@ impl Metrics {
     }
 
     /// One answered request: `route` is the matched template or [`UNMATCHED`].
-    pub fn record_request(&self, route: &str, method: &'static str, status: u16, took: Duration) {
-        {
-            let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(stats) = routes.get(route) {
-                stats.record(method, status, took);
-                return;
+    pub fn record_request(&self, route: &str, method: &http::Method, status: u16, took: Duration) {
+        let stats = self.route_stats(route);
+        stats.latency.observe(took);
+        stats.count((method_index(method) as u32 + 1) << 16 | u32::from(status));
+    }
+
+    /// The slot of `route`, filled on its first request. Lock-free once
+    /// filled: `OnceLock::get` is one atomic load.
+    fn route_stats(&self, route: &str) -> &RouteStats {
+        let start = fnv1a(route.as_bytes()) as usize % ROUTE_SLOTS;
+        for step in 0..ROUTE_SLOTS {
+            let slot = &self.routes[(start + step) % ROUTE_SLOTS];
+            let stats = match slot.get() {
+                Some(stats) => stats,
+                None => slot.get_or_init(|| Box::new(RouteStats::new(route))),
+            };
+            if *stats.route == *route {
+                return stats;
             }
         }
-        let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        &self.other_routes
+    }
+
+    /// The routes seen so far, by template.
+    fn seen_routes(&self) -> Vec<&RouteStats> {
+        let mut routes: Vec<&RouteStats> = self
+            .routes
+            .iter()
+            .filter_map(|slot| slot.get().map(|stats| &**stats))
+            .chain(std::iter::once(&self.other_routes))
+            .filter(|stats| stats.latency.count() > 0)
+            .collect();
+        routes.sort_unstable_by(|a, b| a.route.cmp(&b.route));
         routes
-            .entry(route.into())
-            .or_default()
-            .record(method, status, took);
     }
 
     pub fn sign_in_succeeded(&self, step: SignInStep) {
@@ -188,9 +250,7 @@ impl Metrics {
     /// Everything in Prometheus text format 0.0.4.
     pub fn render(&self, store: &StoreGauges) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
-        let mut names: Vec<&str> = routes.keys().map(|k| &**k).collect();
-        names.sort_unstable();
+        let routes = self.seen_routes();
 
         family(
             &mut out,
@@ -198,21 +258,12 @@ impl Metrics {
             "counter",
             "Requests answered, by route template, method and status.",
         );
-        for name in &names {
-            let answers = routes[*name]
-                .answers
-                .read()
-                .unwrap_or_else(|e| e.into_inner());
-            let mut answers: Vec<(&str, u16, u64)> = answers
-                .iter()
-                .map(|(m, s, n)| (*m, *s, n.load(Ordering::Relaxed)))
-                .collect();
-            answers.sort_unstable();
-            for (method, status, count) in answers {
+        for stats in &routes {
+            let route = escape(&stats.route);
+            for (method, status, count) in stats.answers() {
                 let _ = writeln!(
                     out,
-                    "latchkey_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
-                    escape(name)
+                    "latchkey_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}"
                 );
             }
         }
@@ -223,21 +274,18 @@ impl Metrics {
             "counter",
             "Requests refused for coming too often (answered 429), by route template.",
         );
-        for name in &names {
-            let answers = routes[*name]
-                .answers
-                .read()
-                .unwrap_or_else(|e| e.into_inner());
-            let throttled: u64 = answers
+        for stats in &routes {
+            let throttled: u64 = stats
+                .answers()
                 .iter()
-                .filter(|(_, status, _)| *status == 429)
-                .map(|(_, _, n)| n.load(Ordering::Relaxed))
+                .filter(|(_, status, _)| status == "429")
+                .map(|(_, _, count)| count)
                 .sum();
             if throttled > 0 {
                 let _ = writeln!(
                     out,
                     "latchkey_http_throttled_total{{route=\"{}\"}} {throttled}",
-                    escape(name)
+                    escape(&stats.route)
                 );
             }
         }
@@ -248,9 +296,9 @@ impl Metrics {
             "histogram",
             "Time from a request's arrival to its answer's headers, by route template.",
         );
-        for name in &names {
-            let latency = &routes[*name].latency;
-            let route = escape(name);
+        for stats in &routes {
+            let latency = &stats.latency;
+            let route = escape(&stats.route);
             let mut cumulative = 0;
             for (i, bucket) in latency.buckets.iter().enumerate() {
                 cumulative += bucket.load(Ordering::Relaxed);
@@ -270,7 +318,6 @@ impl Metrics {
                 "latchkey_http_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}"
             );
         }
-        drop(routes);
 
         family(
             &mut out,
@@ -357,29 +404,65 @@ impl Metrics {
 }
 
 impl RouteStats {
-    fn record(&self, method: &'static str, status: u16, took: Duration) {
-        self.latency.observe(took);
-        {
-            let answers = self.answers.read().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, _, n)) = answers
-                .iter()
-                .find(|(m, s, _)| *m == method && *s == status)
-            {
-                n.fetch_add(1, Ordering::Relaxed);
+    fn new(route: &str) -> Self {
+        Self {
+            route: route.into(),
+            answers: Default::default(),
+            other_answers: AtomicU64::new(0),
+            latency: Histogram::default(),
+        }
+    }
+
+    /// Counts one answer under its (method, status) key, claiming a free
+    /// slot for a key not seen before.
+    fn count(&self, key: u32) {
+        for answer in &self.answers {
+            let mut held = answer.key.load(Ordering::Acquire);
+            if held == 0 {
+                held =
+                    match answer
+                        .key
+                        .compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire)
+                    {
+                        Ok(_) => key,
+                        Err(other) => other,
+                    };
+            }
+            if held == key {
+                answer.count.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
-        let mut answers = self.answers.write().unwrap_or_else(|e| e.into_inner());
-        match answers
-            .iter()
-            .find(|(m, s, _)| *m == method && *s == status)
-        {
-            Some((_, _, n)) => {
-                n.fetch_add(1, Ordering::Relaxed);
-            }
-            None => answers.push((method, status, AtomicU64::new(1))),
-        }
+        self.other_answers.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// `(method, status, count)`, sorted; answers past the slots as
+    /// method and status "other".
+    fn answers(&self) -> Vec<(&'static str, String, u64)> {
+        let mut answers: Vec<(&'static str, String, u64)> = self
+            .answers
+            .iter()
+            .filter_map(|answer| {
+                let key = answer.key.load(Ordering::Acquire);
+                let method = METHODS.get((key >> 16).checked_sub(1)? as usize)?;
+                let count = answer.count.load(Ordering::Relaxed);
+                Some((*method, (key & 0xFFFF).to_string(), count))
+            })
+            .collect();
+        let other = self.other_answers.load(Ordering::Relaxed);
+        if other > 0 {
+            answers.push(("other", "other".into(), other));
+        }
+        answers.sort_unstable();
+        answers
+    }
+}
+
+/// FNV-1a: a fast, fixed hash to place a route template in its slot.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
@@ -414,11 +497,13 @@ mod tests {
     fn requests_are_counted_by_route_method_and_status_with_cumulative_buckets() {
         let metrics = Metrics::new();
         let ms = Duration::from_millis;
-        metrics.record_request("/signin", "POST", 303, ms(300));
-        metrics.record_request("/signin", "POST", 303, ms(3));
-        metrics.record_request("/signin", "POST", 429, ms(1));
-        metrics.record_request("/signin", "GET", 200, ms(60_000));
-        metrics.record_request(UNMATCHED, "other", 404, ms(1));
+        let (get, post) = (http::Method::GET, http::Method::POST);
+        let brew = http::Method::from_bytes(b"BREW").unwrap();
+        metrics.record_request("/signin", &post, 303, ms(300));
+        metrics.record_request("/signin", &post, 303, ms(3));
+        metrics.record_request("/signin", &post, 429, ms(1));
+        metrics.record_request("/signin", &get, 200, ms(60_000));
+        metrics.record_request(UNMATCHED, &brew, 404, ms(1));
         let text = metrics.render(&StoreGauges::default());
         for line in [
             "latchkey_http_requests_total{route=\"/signin\",method=\"POST\",status=\"303\"} 2",
@@ -445,9 +530,34 @@ mod tests {
     }
 
     #[test]
-    fn unusual_methods_share_one_label() {
-        let method = http::Method::from_bytes(b"BREW").unwrap();
-        assert_eq!(method_label(&method), "other");
-        assert_eq!(method_label(&http::Method::GET), "GET");
+    fn every_route_finds_its_own_slot_even_past_the_table() {
+        let metrics = Metrics::new();
+        let get = http::Method::GET;
+        for round in 0..2 {
+            for i in 0..ROUTE_SLOTS + 10 {
+                metrics.record_request(&format!("/r/{i}"), &get, 200, Duration::ZERO);
+            }
+            let text = metrics.render(&StoreGauges::default());
+            let expected = format!(
+                "route=\"/r/7\",method=\"GET\",status=\"200\"}} {}",
+                round + 1
+            );
+            assert!(text.contains(&expected), "{round}");
+        }
+        let text = metrics.render(&StoreGauges::default());
+        // The ten that found no slot are counted together, not lost.
+        assert!(text.contains("route=\"other\",method=\"GET\",status=\"200\"} 20"));
+    }
+
+    #[test]
+    fn answers_past_their_slots_are_counted_together() {
+        let metrics = Metrics::new();
+        let get = http::Method::GET;
+        for status in 200..200 + ANSWER_SLOTS as u16 + 3 {
+            metrics.record_request("/", &get, status, Duration::ZERO);
+        }
+        let text = metrics.render(&StoreGauges::default());
+        assert!(text.contains("route=\"/\",method=\"GET\",status=\"215\"} 1"));
+        assert!(text.contains("route=\"/\",method=\"other\",status=\"other\"} 3"));
     }
 }

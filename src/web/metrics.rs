@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 use crate::accounts::Accounts;
 use crate::config::Secret;
 use crate::domain::time;
-use crate::metrics::{Metrics, StoreGauges, UNMATCHED, method_label};
+use crate::metrics::{Metrics, StoreGauges, UNMATCHED};
 
 /// What Prometheus expects of text format 0.0.4.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -36,12 +36,12 @@ pub async fn track(
 ) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(request.method());
+    let method = request.method().clone();
     request.extensions_mut().insert(metrics.clone());
     let response = next.run(request).await;
     metrics.record_request(
         route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
-        method,
+        &method,
         response.status().as_u16(),
         started.elapsed(),
     );
