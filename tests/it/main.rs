@@ -11,6 +11,7 @@ mod hardening;
 mod hashing;
 mod invitations;
 mod mail;
+mod operations;
 mod permissions;
 mod profile;
 mod roles;
