@@ -21,17 +21,21 @@ use tower::ServiceExt;
 use crate::accounts::password_reset::REQUEST_WINDOW;
 use crate::accounts::{Accounts, PasswordHasher, SessionManager};
 use crate::admin::{AdminSocket, Commands};
-use crate::config::Config;
+use crate::config::{BackupConfig, Config};
 use crate::domain::time;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{BackupError, Store, StoreError};
 
 /// How often expired sessions, links and stale counters are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// Sent and failed messages stay listed on the Settings page this long.
 const OUTBOX_KEEPS: i64 = 30 * 86_400;
+
+/// How soon a scheduled backup that failed is tried again (or the
+/// interval, if shorter).
+const BACKUP_RETRY: Duration = Duration::from_secs(300);
 
 /// How long shutdown waits for a delivery under way to finish.
 const MAIL_DRAIN: Duration = Duration::from_secs(10);
@@ -90,6 +94,12 @@ impl App {
             }
         }));
         workers.push(tokio::spawn(sweep(accounts.clone())));
+        if let Some(backup) = accounts.config.backup.clone() {
+            workers.push(tokio::spawn(scheduled_backups(
+                accounts.store.clone(),
+                backup,
+            )));
+        }
         let hasher = accounts.hasher.clone();
         workers.push(tokio::spawn(async move {
             if let Err(e) = hasher.warm_up().await {
@@ -277,6 +287,49 @@ async fn sweep(accounts: Accounts) {
         {
             tracing::warn!(error = %e, "could not prune expired links and old mail");
         }
+    }
+}
+
+/// Writes a backup when one is due (see `store::backup::next_scheduled_in`),
+/// then every interval, while the server keeps serving.
+async fn scheduled_backups(store: Store, config: BackupConfig) {
+    let mut wait = crate::store::backup::next_scheduled_in(&config.dir, config.interval);
+    tracing::info!(
+        folder = %config.dir.display(),
+        every = ?config.interval,
+        keep = config.keep,
+        first_in = ?wait,
+        "scheduled backups are on"
+    );
+    loop {
+        tokio::time::sleep(wait).await;
+        let started = std::time::Instant::now();
+        let (dir, keep) = (config.dir.clone(), config.keep);
+        let written = store
+            .blocking_or::<_, BackupError, _>(move |s| s.write_scheduled_backup(&dir, keep))
+            .await;
+        wait = match written {
+            Ok(backup) => {
+                tracing::info!(
+                    path = %backup.path.display(),
+                    bytes = backup.bytes,
+                    entries = backup.entries,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "backup written"
+                );
+                config.interval
+            }
+            Err(e) => {
+                let retry = BACKUP_RETRY.min(config.interval);
+                tracing::error!(
+                    folder = %config.dir.display(),
+                    error = %e,
+                    retry_in = ?retry,
+                    "scheduled backup failed"
+                );
+                retry
+            }
+        };
     }
 }
 

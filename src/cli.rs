@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `user add|list|reset-2fa`,
-//! `check-config`, `healthcheck`.
+//! `check-config`, `healthcheck`, `check-store`, `backup`, `restore`.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,35 @@ pub enum Command {
     /// Ask the server at `server.listen` for `/healthz`: exit 0 if it is
     /// healthy, 1 if not (for a container's HEALTHCHECK).
     Healthcheck,
+    /// Check the data file: every record reads, every index agrees with its
+    /// table; exit 1 on any problem (through the server if it is running).
+    CheckStore,
+    /// Write a consistent copy of the data file (through the server if it
+    /// is running, without stopping it).
+    Backup(BackupArgs),
+    /// Replace the data file with a backup, after checking the backup; the
+    /// server must be stopped.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Where to write the backup (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Replace the existing data file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -41,6 +41,8 @@ pub struct Config {
     pub invitation_link_lifetime: Duration,
     /// Prometheus metrics; `None` when they are off (the default).
     pub metrics: Option<MetricsConfig>,
+    /// Scheduled backups; `None` when off (the default).
+    pub backup: Option<BackupConfig>,
 }
 
 /// Where `/metrics` is served and what it asks of a scraper.
@@ -51,6 +53,16 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
     /// Required as `Authorization: Bearer …` wherever `/metrics` is served.
     pub bearer_token: Option<Secret>,
+}
+
+/// Scheduled backups of the data file (see `store::backup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Where backups go, relative to the working directory.
+    pub dir: PathBuf,
+    pub interval: Duration,
+    /// How many scheduled backups to keep; older ones are deleted.
+    pub keep: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -288,6 +300,7 @@ struct RawConfig {
     email_change: RawLinks,
     invitations: RawInvitations,
     metrics: RawMetrics,
+    backup: RawBackup,
 }
 
 #[derive(Deserialize)]
@@ -524,6 +537,25 @@ struct RawMetrics {
     bearer_token_file: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawBackup {
+    /// Empty: no scheduled backups.
+    directory: String,
+    interval: String,
+    keep: i64,
+}
+
+impl Default for RawBackup {
+    fn default() -> Self {
+        Self {
+            directory: String::new(),
+            interval: "24h".into(),
+            keep: 7,
+        }
+    }
+}
+
 impl Config {
     /// Reads `path` and the process environment.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -696,6 +728,7 @@ fn validate(
     let invitation_link_lifetime = parse_duration(&raw.invitations.link_lifetime)
         .map_err(|r| fail("invitations.link_lifetime", r))?;
     let metrics = validate_metrics(raw.metrics, listen, fail)?;
+    let backup = validate_backup(raw.backup, fail)?;
     Ok(Config {
         source: path.to_owned(),
         warnings,
@@ -726,6 +759,7 @@ fn validate(
         email_change_link_lifetime,
         invitation_link_lifetime,
         metrics,
+        backup,
     })
 }
 
@@ -803,6 +837,36 @@ fn validate_metrics(
     Ok(Some(MetricsConfig {
         listen,
         bearer_token,
+    }))
+}
+
+/// Every key is checked even with backups off, so a typo shows before the
+/// day they are turned on.
+fn validate_backup(
+    raw: RawBackup,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Option<BackupConfig>, ConfigError> {
+    let interval = parse_duration(&raw.interval).map_err(|r| fail("backup.interval", r))?;
+    if interval < Duration::from_secs(60) {
+        return Err(fail(
+            "backup.interval",
+            format!("`{}` is shorter than a minute", raw.interval),
+        ));
+    }
+    let keep = usize::try_from(raw.keep)
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or_else(|| {
+            fail(
+                "backup.keep",
+                format!("{} is not a whole number from 1 to 1000", raw.keep),
+            )
+        })?;
+    let directory = raw.directory.trim();
+    Ok((!directory.is_empty()).then(|| BackupConfig {
+        dir: PathBuf::from(directory),
+        interval,
+        keep,
     }))
 }
 
@@ -1135,6 +1199,46 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn backups_are_off_unless_a_folder_is_named_and_their_keys_are_checked() {
+        assert_eq!(load("", &[]).unwrap().backup, None);
+        let on = load(
+            "[backup]\ndirectory = \"/var/backups/latchkey\"\ninterval = \"6h\"\nkeep = 3\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            on.backup,
+            Some(BackupConfig {
+                dir: PathBuf::from("/var/backups/latchkey"),
+                interval: Duration::from_secs(6 * 3600),
+                keep: 3,
+            })
+        );
+        let from_env = load("", &[("LATCHKEY_BACKUP__DIRECTORY", "/b")]).unwrap();
+        assert_eq!(from_env.backup.unwrap().keep, 7);
+        for (text, key, reason) in [
+            (
+                "interval = \"30s\"",
+                "backup.interval",
+                "shorter than a minute",
+            ),
+            ("interval = \"daily\"", "backup.interval", "not a duration"),
+            ("keep = 0", "backup.keep", "from 1 to 1000"),
+            ("keep = 5000", "backup.keep", "from 1 to 1000"),
+        ] {
+            let err = load(&format!("[backup]\n{text}\n"), &[]).unwrap_err();
+            assert_eq!(err.key, key, "{text}");
+            assert!(err.reason.contains(reason), "{text}: {}", err.reason);
+            assert_eq!(err.origin, "test.toml");
+        }
+        let err = load("[backup]\ndirectry = \"/b\"\n", &[]).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.reason.as_str()),
+            ("backup.directry", "unknown key")
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use latchkey::admin::{Request, Target, UserAdd, UserResetTwoFactor};
+use latchkey::admin::{BackupTo, Output, Request, Target, UserAdd, UserResetTwoFactor};
 use latchkey::app::{App, shutdown_signal};
 use latchkey::cli::{Cli, Command, UserCommand};
 use latchkey::config::Config;
@@ -48,6 +48,20 @@ fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(config).map(|()| ExitCode::SUCCESS),
         Command::User(command) => user_command(&config, command),
         Command::Healthcheck => Ok(healthcheck(&config)),
+        Command::CheckStore => run_on(&Target::open_as_is(&config)?, Request::CheckStore),
+        Command::Backup(args) => {
+            // The server may run elsewhere than here: send it a whole path.
+            let to = std::path::absolute(&args.to)
+                .with_context(|| format!("the path {}", args.to.display()))?;
+            let request = Request::Backup(BackupTo {
+                to,
+                replace: args.force,
+            });
+            run_on(&Target::open_as_is(&config)?, request)
+        }
+        Command::Restore(args) => Ok(print(latchkey::admin::commands::restore(
+            &config, &args.from, args.force,
+        ))),
     }
 }
 
@@ -126,14 +140,23 @@ fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<ExitCod
             Request::UserResetTwoFactor(UserResetTwoFactor { email: args.email })
         }
     };
+    run_on(&target, request)
+}
+
+/// Runs `request` on the file or through the server, and prints its output.
+fn run_on(target: &Target, request: Request) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let output = runtime.block_on(target.run(request))?;
+    Ok(print(output))
+}
+
+fn print(output: Output) -> ExitCode {
     print!("{}", output.stdout);
     eprint!("{}", output.stderr);
-    Ok(ExitCode::from(output.exit_code))
+    ExitCode::from(output.exit_code)
 }
 
 fn read_password(email: &str) -> anyhow::Result<String> {

@@ -21,7 +21,7 @@
 
 use std::net::IpAddr;
 
-use super::sessions::{Origin, renew_in};
+use super::sessions::{Origin, prepare, renew_in};
 use super::two_factor::{Accepted, accept_code};
 use super::{Accounts, AccountsError, SignedIn};
 use crate::domain::time;
@@ -123,15 +123,19 @@ impl Accounts {
         if set_up_required {
             event = event.detail("2FA set-up required before anything else");
         }
-        self.store
-            .blocking(move |s| s.record_successful_sign_in(attempt, vouched, user_id, now, event))
-            .await?;
         let stage = if set_up_required {
             SessionStage::TwoFactorSetUpRequired
         } else {
             SessionStage::SignedIn
         };
-        let token = self.sessions.create(user.id, stage, origin).await?;
+        // The session starts in the commit that records the sign-in.
+        let (token, session) = prepare(user_id, stage, origin, now);
+        let started = (token.hash(), session);
+        self.store
+            .blocking(move |s| {
+                s.record_successful_sign_in(attempt, vouched, user_id, now, event, started)
+            })
+            .await?;
         let device_cookie = DeviceCookie::issue(user.id, now).seal(&self.store.device_key()?);
         tracing::info!(user = user.id, client = %client, ?stage, "signed in");
         let signed_in = SignedInUser {

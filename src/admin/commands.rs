@@ -4,12 +4,14 @@
 
 use std::fmt::Write as _;
 
-use super::protocol::{Output, Request, UserAdd, UserResetTwoFactor};
+use super::protocol::{BackupTo, Output, Request, UserAdd, UserResetTwoFactor};
 use crate::accounts::two_factor::reset_two_factor;
 use crate::accounts::users::{NewUserForm, add_user};
 use crate::accounts::{AccountsError, PasswordHasher};
+use crate::config::Config;
 use crate::domain::{UserQuery, time};
-use crate::store::Store;
+use crate::store::backup::{BackupError, RestoreError};
+use crate::store::{Report, Store};
 
 /// What the commands work on: the data file and a bounded password hasher.
 #[derive(Clone)]
@@ -30,6 +32,36 @@ impl Commands {
             Request::UserAdd(args) => self.add_user(args).await,
             Request::UserList => self.list_users().await,
             Request::UserResetTwoFactor(args) => self.reset_two_factor(args).await,
+            Request::CheckStore => self.check_store().await,
+            Request::Backup(args) => self.backup(args).await,
+        }
+    }
+
+    /// The report on standard output either way; exit 1 with a line on
+    /// standard error when the file has problems.
+    async fn check_store(&self) -> Output {
+        match self.store.blocking(|s| s.check()).await {
+            Ok(report) => report_output(&report),
+            Err(e) => Output::failure(chain(&e)),
+        }
+    }
+
+    async fn backup(&self, args: BackupTo) -> Output {
+        let started = std::time::Instant::now();
+        let written = self
+            .store
+            .blocking_or::<_, BackupError, _>(move |s| s.backup_to(&args.to, args.replace))
+            .await;
+        match written {
+            Ok(backup) => Output::success(format!(
+                "wrote a backup to {} ({} entries in {} tables, {} bytes, {} ms)\n",
+                backup.path.display(),
+                backup.entries,
+                backup.tables,
+                backup.bytes,
+                started.elapsed().as_millis()
+            )),
+            Err(e) => Output::failure(chain(&e)),
         }
     }
 
@@ -130,6 +162,60 @@ impl Commands {
             );
         }
         Output::success(out)
+    }
+}
+
+/// What `check-store` prints for `report`, and its exit code.
+fn report_output(report: &Report) -> Output {
+    let mut output = Output::success(report.render());
+    if !report.is_clean() {
+        output.stderr = format!(
+            "latchkey: the data file has problems ({}); see above\n",
+            report.problems.count()
+        );
+        output.exit_code = 1;
+    }
+    output
+}
+
+/// `latchkey restore --from FILE [--force]`: never through a server, which
+/// must be stopped. The backup's check report is printed either way.
+pub fn restore(config: &Config, from: &std::path::Path, replace: bool) -> Output {
+    let socket = super::socket_path(&config.data_dir);
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        return Output::failure(format!(
+            "a Latchkey server is running on {} (it answers on {}); stop it before restoring",
+            config.data_dir.display(),
+            socket.display()
+        ));
+    }
+    match crate::store::backup::restore(&config.data_dir, from, replace) {
+        Ok(restored) => {
+            let mut output = report_output(&restored.report);
+            let _ = writeln!(
+                output.stdout,
+                "{} {} with the backup {}",
+                if restored.replaced {
+                    "replaced"
+                } else {
+                    "created"
+                },
+                restored.data_file.display(),
+                from.display()
+            );
+            output
+        }
+        Err(RestoreError::FailsCheck { path, report }) => {
+            let mut output = report_output(&report);
+            output.stderr = format!(
+                "latchkey: the backup {} fails its check ({} problems); nothing was restored\n",
+                path.display(),
+                report.problems.count()
+            );
+            output.exit_code = 1;
+            output
+        }
+        Err(e) => Output::failure(chain(&e)),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Administration from the shell (`latchkey user …`), whether or not the
-//! server is running.
+//! Administration from the shell (`latchkey user …`, `check-store`,
+//! `backup`), whether or not the server is running; and `restore`, which
+//! only runs with the server stopped.
 //!
 //! The data file can be open in one process only. With no server running,
 //! the command line opens it itself ([`Target::Direct`]); while a server holds
@@ -17,7 +18,7 @@ pub mod server;
 use std::path::{Path, PathBuf};
 
 pub use commands::Commands;
-pub use protocol::{Output, Request, UserAdd, UserResetTwoFactor};
+pub use protocol::{BackupTo, Output, Request, UserAdd, UserResetTwoFactor};
 pub use server::AdminSocket;
 
 use crate::accounts::PasswordHasher;
@@ -73,18 +74,31 @@ impl Target {
                 store,
                 PasswordHasher::new(config.sign_in.max_concurrent_hashes),
             ))),
-            Err(StoreError::InUse(data_file)) => {
-                let socket = socket_path(&config.data_dir);
-                match std::os::unix::net::UnixStream::connect(&socket) {
-                    Ok(_) => Ok(Target::Server(socket)),
-                    Err(source) => Err(AdminError::NotAnswering {
-                        data_file,
-                        socket,
-                        source,
-                    }),
-                }
-            }
+            Err(StoreError::InUse(data_file)) => Self::server(config, data_file),
             Err(e) => Err(AdminError::Open(e)),
+        }
+    }
+
+    /// [`Target::open`] for the commands that read the file as it is
+    /// (`check-store`, `backup`): the file must exist, and is neither
+    /// created nor migrated (see [`Store::open_existing`]).
+    pub fn open_as_is(config: &Config) -> Result<Self, AdminError> {
+        match Store::open_existing(&config.data_dir) {
+            Ok(store) => Ok(Target::Direct(Commands::new(store, PasswordHasher::new(1)))),
+            Err(StoreError::InUse(data_file)) => Self::server(config, data_file),
+            Err(e) => Err(AdminError::Open(e)),
+        }
+    }
+
+    fn server(config: &Config, data_file: PathBuf) -> Result<Self, AdminError> {
+        let socket = socket_path(&config.data_dir);
+        match std::os::unix::net::UnixStream::connect(&socket) {
+            Ok(_) => Ok(Target::Server(socket)),
+            Err(source) => Err(AdminError::NotAnswering {
+                data_file,
+                socket,
+                source,
+            }),
         }
     }
 

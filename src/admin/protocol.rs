@@ -29,6 +29,8 @@ pub enum Request {
     UserList,
     #[serde(rename = "user-reset-2fa")]
     UserResetTwoFactor(UserResetTwoFactor),
+    CheckStore,
+    Backup(BackupTo),
 }
 
 impl Request {
@@ -38,6 +40,8 @@ impl Request {
             Request::UserAdd(_) => "user add",
             Request::UserList => "user list",
             Request::UserResetTwoFactor(_) => "user reset-2fa",
+            Request::CheckStore => "check-store",
+            Request::Backup(_) => "backup",
         }
     }
 }
@@ -47,6 +51,16 @@ impl Request {
 #[serde(deny_unknown_fields)]
 pub struct UserResetTwoFactor {
     pub email: String,
+}
+
+/// `latchkey backup --to FILE`. The path is absolute: the command line
+/// resolves it against its own working folder before sending it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupTo {
+    pub to: std::path::PathBuf,
+    /// Replace a file already there.
+    pub replace: bool,
 }
 
 /// `latchkey user add`, with the password already read from standard input.
@@ -132,5 +146,14 @@ mod tests {
         let reset: Request =
             serde_json::from_str(r#"{"command":"user-reset-2fa","email":"a@b.c"}"#).unwrap();
         assert_eq!(reset.name(), "user reset-2fa");
+        let check: Request = serde_json::from_str(r#"{"command":"check-store"}"#).unwrap();
+        assert_eq!(check.name(), "check-store");
+        let backup: Request =
+            serde_json::from_str(r#"{"command":"backup","to":"/b/x.redb","replace":false}"#)
+                .unwrap();
+        assert!(matches!(
+            backup,
+            Request::Backup(BackupTo { replace: false, .. })
+        ));
     }
 }

@@ -26,7 +26,7 @@ pub(super) fn prepare(folder: &Path, file: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(unix)]
-fn create_private_folder(folder: &Path) -> std::io::Result<()> {
+pub(super) fn create_private_folder(folder: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -35,7 +35,7 @@ fn create_private_folder(folder: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private_folder(folder: &Path) -> std::io::Result<()> {
+pub(super) fn create_private_folder(folder: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(folder)
 }
 

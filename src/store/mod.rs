@@ -7,6 +7,8 @@
 //! returns, the change survives a crash.
 
 mod audit;
+pub mod backup;
+pub mod check;
 mod codec;
 mod files;
 mod migrations;
@@ -30,6 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 pub use audit::{Cursor, EventPage, EventQuery};
+pub use backup::{Backup, BackupError, RestoreError, Restored};
+pub use check::Report;
 pub use migrations::SCHEMA_VERSION;
 pub use one_time_tokens::{OneTimeToken, TokenPurpose};
 pub use outbox::{AttemptOutcome, MailCounts, MailStatus, OutboxMessage};
@@ -55,6 +59,8 @@ pub enum StoreError {
     },
     #[error("the data file {0} is in use by another Latchkey process; stop it first")]
     InUse(PathBuf),
+    #[error("there is no data file at {0}")]
+    NoDataFile(PathBuf),
     #[error(
         "the data file was written by a newer Latchkey (schema {found}, this one knows {supported})"
     )]
@@ -85,6 +91,7 @@ macro_rules! from_redb {
     )*};
 }
 from_redb!(
+    redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
@@ -123,6 +130,30 @@ impl Store {
         };
         migrations::run(&store, initial_settings)?;
         Ok(store)
+    }
+
+    /// Opens an existing data file as it is: not created if missing, its
+    /// schema left as found, and every page checked by redb's integrity
+    /// check first. What `check-store` and `backup` use with no server
+    /// running, so that they report the file rather than change it.
+    pub fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(FILE_NAME);
+        if !std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+            return Err(StoreError::NoDataFile(path));
+        }
+        let db = redb::Builder::new()
+            .set_check_integrity_on_open(true)
+            .open(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+                other => StoreError::Database(other.into()),
+            })?;
+        Ok(Self {
+            db: Arc::new(db),
+            writes: Arc::new(AtomicU64::new(0)),
+            in_flight: Arc::default(),
+            mail_queued: Arc::default(),
+        })
     }
 
     /// Runs `f` on the blocking pool: the way async code performs writes.

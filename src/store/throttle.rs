@@ -24,10 +24,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::codec::Record;
-use super::{Store, StoreError, audit, tables, users};
-use crate::domain::NewEvent;
+use super::{Store, StoreError, audit, sessions, tables, users};
 use crate::domain::time::Timestamp;
 use crate::domain::{DeviceKey, UserId, email};
+use crate::domain::{NewEvent, Session, TokenHash};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThrottleRecord {
@@ -254,9 +254,12 @@ impl Store {
         Ok(())
     }
 
-    /// After a successful sign-in, in one commit: clears the counter the
-    /// success vouches for (the account's, or the device's) and records the
-    /// time on the user; then gives the attempt's place back.
+    /// After a successful sign-in, in one commit: starts the new session,
+    /// records the event, clears the counter the success vouches for (the
+    /// account's, or the device's) and records the time on the user; then
+    /// gives the attempt's place back. One commit, so a crash never leaves
+    /// a sign-in on record without the session it gave.
+    #[allow(clippy::too_many_arguments)]
     pub fn record_successful_sign_in(
         &self,
         attempt: SignInAttempt,
@@ -264,8 +267,10 @@ impl Store {
         user: UserId,
         at: Timestamp,
         event: NewEvent,
+        (hash, session): (TokenHash, Session),
     ) -> Result<(), StoreError> {
         self.write(|tx| {
+            sessions::put_session(tx, hash, &session)?;
             audit::record_at(tx, event, at)?;
             tx.open_table(tables::SIGN_IN_THROTTLE)?
                 .remove(clear.as_bytes().as_slice())?;

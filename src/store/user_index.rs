@@ -29,8 +29,11 @@
 //! term that is common everywhere is counted by walking on at most
 //! [`COUNT_BUDGET`] more entries, and past that its total is left unknown.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
+use super::check::{Problems, sorted_difference};
 use super::codec::Record;
 use super::{StoreError, tables};
 use crate::domain::user_search::{SearchText, fields_match, joined_matches};
@@ -594,6 +597,241 @@ pub(super) fn rebuild(tx: &WriteTransaction) -> Result<u64, StoreError> {
         reindex(tx, user.id, Some(user))?;
     }
     Ok(users.len() as u64)
+}
+
+/// Compares the index with the users it describes, for `check-store`:
+/// every row, gram, sort key and block count, and the holders of Global
+/// Administrator as the Roles order lists them. Entries of `unreadable`
+/// users are left alone (their records are reported already). Both sides
+/// are walked in order, one column at a time, so memory stays about the
+/// size of the index.
+pub(super) fn verify(
+    tx: &ReadTransaction,
+    users: &BTreeMap<UserId, User>,
+    unreadable: &BTreeSet<UserId>,
+    problems: &mut Problems,
+) -> Result<(), StoreError> {
+    let expected: BTreeMap<UserId, Row> = users.iter().map(|(id, u)| (*id, Row::of(u))).collect();
+
+    let rows = tx.open_table(tables::USER_INDEX_ROWS)?;
+    let mut seen = BTreeSet::new();
+    for entry in rows.iter()? {
+        let (id, bytes) = entry?;
+        let id = id.value();
+        if unreadable.contains(&id) {
+            continue;
+        }
+        seen.insert(id);
+        let table = "user_index_rows";
+        match (expected.get(&id), Row::decode(bytes.value())) {
+            (None, _) => problems.add(table, format!("a row for user {id}, who does not exist")),
+            (Some(_), Err(e)) => {
+                problems.add(table, format!("the row of user {id} can't be read: {e}"))
+            }
+            (Some(want), Ok(row)) if row != *want => {
+                problems.add(table, format!("the row of user {id} is out of date"));
+            }
+            _ => {}
+        }
+    }
+    for id in expected.keys().filter(|id| !seen.contains(id)) {
+        problems.add("user_index_rows", format!("no row for user {id}"));
+    }
+
+    // Ids go in ascending, so each gram's list comes out sorted, as redb
+    // keeps a multimap's values.
+    let mut want: BTreeMap<String, Vec<UserId>> = BTreeMap::new();
+    for (id, row) in &expected {
+        for gram in row.text.grams() {
+            want.entry(gram).or_default().push(*id);
+        }
+    }
+    let grams = tx.open_multimap_table(tables::USER_SEARCH_GRAMS)?;
+    let mut gram_problem = |gram: &str, id: UserId, missing: bool| {
+        let what = if missing {
+            format!("{gram:?} lacks user {id}")
+        } else {
+            format!("{gram:?} lists user {id}, whose name and email don't have it")
+        };
+        problems.add("user_search_grams", what);
+    };
+    for entry in redb::ReadableMultimapTable::iter(&grams)? {
+        let (gram, ids) = entry?;
+        let gram = gram.value().to_owned();
+        let mut stored = Vec::new();
+        for id in ids {
+            let id = id?.value();
+            if !unreadable.contains(&id) {
+                stored.push(id);
+            }
+        }
+        let wanted = want.remove(&gram).unwrap_or_default();
+        let (missing, extra) = sorted_difference(&wanted, &stored);
+        for id in missing {
+            gram_problem(&gram, id, true);
+        }
+        for id in extra {
+            gram_problem(&gram, id, false);
+        }
+    }
+    for (gram, ids) in want {
+        for id in ids {
+            gram_problem(&gram, id, true);
+        }
+    }
+
+    let keys = tx.open_table(tables::USER_SORT_KEYS)?;
+    let blocks = tx.open_table(tables::USER_SORT_BLOCKS)?;
+    for sort in UserSort::ALL {
+        verify_column(&keys, &blocks, sort, &expected, unreadable, problems)?;
+    }
+
+    let listed: BTreeSet<UserId> = global_administrators(&keys)?
+        .into_iter()
+        .filter(|id| !unreadable.contains(id))
+        .collect();
+    let holders: BTreeSet<UserId> = users
+        .values()
+        .filter(|u| u.is_global_administrator())
+        .map(|u| u.id)
+        .collect();
+    for id in holders.difference(&listed) {
+        problems.add(
+            "role holders",
+            format!("user {id} holds Global Administrator, but the index doesn't list them"),
+        );
+    }
+    for id in listed.difference(&holders) {
+        problems.add(
+            "role holders",
+            format!("the index lists user {id} as Global Administrator, but their record doesn't hold it"),
+        );
+    }
+    Ok(())
+}
+
+/// One column's sort keys against the users, and its blocks' counts
+/// against the keys they start.
+fn verify_column(
+    keys: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    blocks: &impl ReadableTable<&'static [u8], u64>,
+    sort: UserSort,
+    expected: &BTreeMap<UserId, Row>,
+    unreadable: &BTreeSet<UserId>,
+    problems: &mut Problems,
+) -> Result<(), StoreError> {
+    let col = column_byte(sort);
+    let (lo, hi) = ([col], [col + 1]);
+    let mut want: Vec<(Vec<u8>, String)> = expected
+        .iter()
+        .map(|(id, row)| (sort_entry(sort, row.key(sort), *id), row.text.joined()))
+        .collect();
+    want.sort_unstable();
+
+    let starts: Vec<(Vec<u8>, u64)> = blocks
+        .range::<&[u8]>(lo.as_slice()..hi.as_slice())?
+        .map(|entry| entry.map(|(k, n)| (k.value().to_vec(), n.value())))
+        .collect::<Result<_, _>>()?;
+    let mut counts = vec![0u64; starts.len()];
+    let mut before_first = 0u64;
+    let mut next_block = 0;
+
+    let mut stored: Vec<(Vec<u8>, String)> = Vec::new();
+    for entry in keys.range::<&[u8]>(lo.as_slice()..hi.as_slice())? {
+        let (key, text) = entry?;
+        let key = key.value();
+        while next_block < starts.len() && starts[next_block].0.as_slice() <= key {
+            next_block += 1;
+        }
+        match next_block.checked_sub(1) {
+            Some(block) => counts[block] += 1,
+            None => before_first += 1,
+        }
+        let Ok(id) = id_of_entry(key) else {
+            problems.add(
+                "user_sort_keys",
+                format!("an entry of the {sort:?} order is too short"),
+            );
+            continue;
+        };
+        if unreadable.contains(&id) {
+            continue;
+        }
+        match std::str::from_utf8(text.value()) {
+            Ok(text) => stored.push((key.to_vec(), text.to_owned())),
+            Err(_) => problems.add(
+                "user_sort_keys",
+                format!("the entry of user {id} in the {sort:?} order is not UTF-8"),
+            ),
+        }
+    }
+    let want_keys: Vec<&[u8]> = want.iter().map(|(k, _)| k.as_slice()).collect();
+    let stored_keys: Vec<&[u8]> = stored.iter().map(|(k, _)| k.as_slice()).collect();
+    let (missing, extra) = sorted_difference(&want_keys, &stored_keys);
+    for key in missing {
+        let id = id_of_entry(key)?;
+        problems.add(
+            "user_sort_keys",
+            format!("user {id} is missing from the {sort:?} order, or sits in the wrong place"),
+        );
+    }
+    for key in extra {
+        let id = id_of_entry(key)?;
+        let what = if expected.contains_key(&id) {
+            "a stale entry of"
+        } else {
+            "an entry for"
+        };
+        let who = if expected.contains_key(&id) {
+            format!("user {id}")
+        } else {
+            format!("user {id}, who does not exist,")
+        };
+        problems.add(
+            "user_sort_keys",
+            format!("{what} {who} in the {sort:?} order"),
+        );
+    }
+    // Entries on both sides: the name and email beside them must be current.
+    let mut by_key: BTreeMap<&[u8], &str> = BTreeMap::new();
+    for (key, text) in &stored {
+        by_key.insert(key.as_slice(), text.as_str());
+    }
+    for (key, text) in &want {
+        if by_key
+            .get(key.as_slice())
+            .is_some_and(|found| found != text)
+        {
+            let id = id_of_entry(key)?;
+            problems.add(
+                "user_sort_keys",
+                format!(
+                    "the name and email beside user {id} in the {sort:?} order are out of date"
+                ),
+            );
+        }
+    }
+
+    if before_first > 0 {
+        problems.add(
+            "user_sort_blocks",
+            format!("{before_first} entries of the {sort:?} order lie before its first block"),
+        );
+    }
+    for ((start, n), counted) in starts.iter().zip(&counts) {
+        if n != counted {
+            let at = if start.len() == 1 {
+                "first block".to_owned()
+            } else {
+                format!("block at user {}", id_of_entry(start).map_or(0, |id| id))
+            };
+            problems.add(
+                "user_sort_blocks",
+                format!("the {at} of the {sort:?} order counts {n} entries but holds {counted}"),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What the index says, recomputed from scratch, for tests to compare.

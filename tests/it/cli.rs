@@ -38,7 +38,7 @@ impl Scratch {
         path
     }
 
-    fn data(&self) -> PathBuf {
+    pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 }
@@ -250,7 +250,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.signal("TERM");
         let status = tokio::task::spawn_blocking(move || {
             let mut server = self;
