@@ -17,13 +17,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-use crate::accounts::password_reset::REQUEST_WINDOW;
 use crate::accounts::{Accounts, PasswordHasher, SessionManager};
 use crate::admin::{AdminSocket, Commands};
 use crate::config::Config;
 use crate::domain::time;
 use crate::mail::Mailer;
-use crate::store::{Store, StoreError};
+use crate::store::{REQUEST_WINDOW, Store, StoreError};
 
 /// How often expired sessions, links and stale counters are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);

@@ -4,6 +4,7 @@
 //! own temporary data folder (or the real binary, for the command line), and
 //! talks HTTP to it with a real client and cookie jar.
 
+mod abuse;
 mod audit;
 mod browser;
 mod cli;
