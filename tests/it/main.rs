@@ -24,3 +24,4 @@ mod smtp;
 mod support;
 mod two_factor;
 mod users;
+mod web_security;
