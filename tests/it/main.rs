@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod hardening;
 mod hashing;
+mod hostile;
 mod invitations;
 mod mail;
 mod permissions;

@@ -4,7 +4,7 @@
 //! and no route that acts on an id or a link accepting someone else's.
 
 use latchkey::domain::{MailMessage, Permission, Token, UserId};
-use latchkey::store::{OneTimeToken, StoreError, TokenPurpose};
+use latchkey::store::{AttemptOutcome, OneTimeToken, OutboxMessage, StoreError, TokenPurpose};
 use latchkey::web::{Access, Route, route_table};
 use reqwest::{Method, StatusCode};
 
@@ -487,17 +487,24 @@ async fn ids_of_others_are_refused_and_change_nothing() {
     set_up(&ga_client).await;
     let ga = app.stored_user("ga@example.com");
     let ga_role = ga.roles[0];
+    // A failed message, listed and not queued: no worker writes meanwhile.
     let message = app
         .accounts
         .store
-        .transact::<_, StoreError>(|t| {
-            t.enqueue_mail(MailMessage {
-                to: "emma@example.com".into(),
-                subject: "Latchkey: hers".into(),
-                text: "hers".into(),
-                html: "<p>hers</p>".into(),
-            })
-        })
+        .record_direct_mail(
+            OutboxMessage::new(
+                MailMessage {
+                    to: "emma@example.com".into(),
+                    subject: "Latchkey: for Emma".into(),
+                    text: "text".into(),
+                    html: "<p>text</p>".into(),
+                },
+                latchkey::domain::time::now(),
+            ),
+            AttemptOutcome::GiveUp {
+                error: "refused".into(),
+            },
+        )
         .unwrap();
     let bob = app.signed_in("bob@example.com", false).await;
     let all_but_settings: Vec<Permission> = Permission::ALL
