@@ -11,6 +11,7 @@ mod cli;
 mod hardening;
 mod hashing;
 mod hostile;
+mod fuzz_targets;
 mod invitations;
 mod mail;
 mod permissions;
