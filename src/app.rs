@@ -18,14 +18,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-use crate::accounts::password_reset::REQUEST_WINDOW;
 use crate::accounts::{Accounts, PasswordHasher, SessionManager};
 use crate::admin::{AdminSocket, Commands};
 use crate::config::{BackupConfig, Config};
 use crate::domain::time;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
-use crate::store::{BackupError, Store, StoreError};
+use crate::store::{BackupError, REQUEST_WINDOW, Store, StoreError};
 
 /// How often expired sessions, links and stale counters are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);
@@ -259,8 +258,13 @@ async fn accept(
     connections.shutdown().await;
 }
 
+/// Every [`SWEEP_EVERY`], starting one period after start: what expired
+/// while the server was down is refused when read anyway, and a server that
+/// has just started writes only what its requests cause (tests that count
+/// writes rely on that).
 async fn sweep(accounts: Accounts) {
-    let mut ticker = tokio::time::interval(SWEEP_EVERY);
+    let start = tokio::time::Instant::now() + SWEEP_EVERY;
+    let mut ticker = tokio::time::interval_at(start, SWEEP_EVERY);
     loop {
         ticker.tick().await;
         let now = time::now();

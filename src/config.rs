@@ -123,6 +123,10 @@ pub struct MailConfig {
     pub transport: MailTransport,
     pub from: Mailbox,
     pub retry: RetrySchedule,
+    /// Messages that requests (a reset, an email change, an invitation, a
+    /// test message) may send to one address in an hour, so nobody can use
+    /// Latchkey to flood a mailbox.
+    pub max_per_recipient: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -438,6 +442,7 @@ struct RawMail {
     first_retry: String,
     max_retry: String,
     max_attempts: i64,
+    max_per_recipient: i64,
     smtp: RawSmtp,
 }
 
@@ -450,6 +455,7 @@ impl Default for RawMail {
             first_retry: "30s".into(),
             max_retry: "1h".into(),
             max_attempts: 20,
+            max_per_recipient: 10,
             smtp: RawSmtp::default(),
         }
     }
@@ -926,6 +932,18 @@ fn validate_mail(
                 format!("{} is not a whole number from 1 to 1000", raw.max_attempts),
             )
         })?;
+    let max_per_recipient = u32::try_from(raw.max_per_recipient)
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| {
+            fail(
+                "mail.max_per_recipient",
+                format!(
+                    "{} is not a whole number from 1 to 1000000",
+                    raw.max_per_recipient
+                ),
+            )
+        })?;
     Ok(MailConfig {
         transport,
         from,
@@ -934,6 +952,7 @@ fn validate_mail(
             max,
             max_attempts,
         },
+        max_per_recipient,
     })
 }
 

@@ -28,6 +28,11 @@ pub enum AppError {
         next: Option<String>,
     },
     CsrfRejected,
+    /// Too many attempts or requests; the client may try again after
+    /// `retry_after` seconds (sent as `Retry-After`).
+    Throttled {
+        retry_after: i64,
+    },
     LinkInvalid,
     PayloadTooLarge,
     BadRequest(&'static str),
@@ -73,6 +78,17 @@ impl AppError {
                 "This form has expired or did not come from Latchkey. Go back, reload the page and try again."
                     .into(),
             ),
+            AppError::Throttled { retry_after } => {
+                let minutes = ((*retry_after).max(1) + 59) / 60;
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    format!(
+                        "There have been too many of these in a short time. Try again in {minutes} minute{}.",
+                        if minutes == 1 { "" } else { "s" }
+                    ),
+                )
+            }
             AppError::LinkInvalid => (
                 StatusCode::NOT_FOUND,
                 "Link not valid",
@@ -119,6 +135,11 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if let AppError::Throttled { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        }
         response
             .extensions_mut()
             .insert(ErrorPage { title, message });
@@ -137,7 +158,7 @@ impl From<AccountsError> for AppError {
             ),
             AccountsError::Invalid(_) => AppError::BadRequest("The form has errors."),
             AccountsError::BadCredentials => AppError::BadRequest("Incorrect email or password."),
-            AccountsError::Throttled { .. } => AppError::BadRequest("Too many attempts."),
+            AccountsError::Throttled { retry_after } => AppError::Throttled { retry_after },
             AccountsError::Store(e) => AppError::Internal(e.to_string()),
             AccountsError::Hashing(e) => AppError::Internal(e),
             AccountsError::WrongCode => AppError::BadRequest("That code is not right."),

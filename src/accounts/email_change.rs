@@ -190,7 +190,8 @@ pub(super) struct EmailChangeRequest<'a> {
 impl EmailChangeRequest<'_> {
     /// Inside the caller's transaction: refuses an address another account
     /// holds, stores the link (voiding older ones), queues the confirmation
-    /// to the new address and the notice to the old one, records the event.
+    /// to the new address and the notice to the old one (refused with
+    /// `MailQuota` past either's hourly quota), records the event.
     pub(super) fn queue(
         &self,
         t: &Txn<'_>,
@@ -213,15 +214,17 @@ impl EmailChangeRequest<'_> {
                 new_email: Some(new_email.clone()),
             },
         )?;
-        let composer = mailer.composer();
-        t.enqueue_mail(templates::email_change_confirmation(
-            composer,
-            user,
-            new_email,
-            &token,
-            self.lifetime,
-        ))?;
-        t.enqueue_mail(templates::email_change_notice(composer, user, new_email))?;
+        let (composer, quota) = (mailer.composer(), mailer.max_per_recipient());
+        // Both within their recipients' quotas: asking again and again
+        // must not flood the new address, nor the old one.
+        t.enqueue_requested_mail(
+            templates::email_change_confirmation(composer, user, new_email, &token, self.lifetime),
+            quota,
+        )?;
+        t.enqueue_requested_mail(
+            templates::email_change_notice(composer, user, new_email),
+            quota,
+        )?;
         t.record(
             NewEvent::new(AuditAction::EmailChangeRequested)
                 .by(self.by, Some(self.client))

@@ -11,19 +11,21 @@
 //!
 //! A link that doesn't work (unknown, used, replaced, expired) gets one
 //! answer whatever the reason, so the page says nothing about tokens it
-//! wasn't given.
+//! wasn't given. Submitting such links is counted per client address, so
+//! a flood of guesses is turned away with a 429 (opening the page only
+//! reads, and is not counted).
 
 use std::time::Duration;
 
 use super::sessions::{self, Origin};
-use super::sign_in::{SignInOutcome, SignedInUser};
+use super::sign_in::{SignInOutcome, SignedInUser, address_group};
 use super::users::NewUserForm;
 use super::{Accounts, AccountsError, FieldErrors};
 use crate::domain::{
     AuditAction, DeviceCookie, NewEvent, Phone, SessionStage, Token, User, UserId, UserStatus, time,
 };
 use crate::mail::{Composer, templates};
-use crate::store::{OneTimeToken, StoreError, TokenPurpose, Txn};
+use crate::store::{Limit, OneTimeToken, StoreError, ThrottleKey, TokenPurpose, Txn};
 
 /// The accept form as submitted. Not `Debug`: it holds a password.
 #[derive(Default, Clone, serde::Deserialize)]
@@ -74,15 +76,30 @@ impl Invitations<'_> {
     /// of the form (SPEC's password rules; errors beside the fields,
     /// nothing changed) and is Active and signed in, as a sign-in would
     /// leave them: straight into 2FA set-up when *Require 2FA* is on.
-    /// `LinkInvalid` when the link doesn't work (any reason).
+    /// `LinkInvalid` when the link doesn't work (any reason); such links
+    /// are counted per client address like failed sign-ins, and past
+    /// `sign_in.max_failures_per_address` in a lockout window that address
+    /// is `Throttled` before anything is looked up.
     pub async fn accept(
         &self,
         form: &AcceptForm,
         origin: &Origin,
     ) -> Result<SignInOutcome, AccountsError> {
-        let invited = self
-            .pending(&form.token)?
-            .ok_or(AccountsError::LinkInvalid)?;
+        let config = self.accounts.config.sign_in;
+        let window = config.lockout.as_secs() as i64;
+        let limits = [Limit {
+            key: ThrottleKey::link_address(&address_group(origin.client)),
+            max: config.max_failures_per_address,
+        }];
+        let attempt = self.accounts.admit(&limits, window).await?;
+        let Some(invited) = self.pending(&form.token)? else {
+            self.accounts
+                .store
+                .blocking(move |s| s.record_failed_attempt(attempt, window, time::now()))
+                .await?;
+            tracing::info!(client = %origin.client, "invitation link refused");
+            return Err(AccountsError::LinkInvalid);
+        };
         let mut errors = FieldErrors::default();
         let phone = errors.check("phone", Phone::parse_optional(&form.phone));
         let details = NewUserForm {
@@ -171,10 +188,12 @@ impl Invitations<'_> {
 }
 
 /// Issues a new invitation link for the Invited `user` (voiding any older
-/// one) and queues the invitation from `inviter`; returns the link.
+/// one) and queues the invitation from `inviter`, within the address's
+/// hourly quota of `quota` messages (`MailQuota` past it); returns the link.
 pub fn issue_invitation(
     t: &Txn<'_>,
     composer: &Composer,
+    quota: u32,
     user: &User,
     inviter: &User,
     lifetime: Duration,
@@ -189,13 +208,10 @@ pub fn issue_invitation(
             new_email: None,
         },
     )?;
-    t.enqueue_mail(templates::invitation(
-        composer,
-        &user.email,
-        inviter,
-        &token,
-        lifetime,
-    ))?;
+    t.enqueue_requested_mail(
+        templates::invitation(composer, &user.email, inviter, &token, lifetime),
+        quota,
+    )?;
     Ok(composer.url(&format!(
         "{}?token={}",
         templates::INVITATION_PATH,
@@ -247,7 +263,7 @@ mod tests {
         let week = Duration::from_secs(7 * 86_400);
         let issue = || {
             store
-                .transact(|t| issue_invitation(t, &composer, &ivy, &inviter, week))
+                .transact(|t| issue_invitation(t, &composer, 10, &ivy, &inviter, week))
                 .unwrap()
         };
         let first = issue();
@@ -279,7 +295,7 @@ mod tests {
 
         // An expired link is refused, and a password-reset link is no invitation.
         let expired = store
-            .transact(|t| issue_invitation(t, &composer, &ivy, &inviter, Duration::ZERO))
+            .transact(|t| issue_invitation(t, &composer, 10, &ivy, &inviter, Duration::ZERO))
             .unwrap();
         assert!(matches!(
             take(&token_of(&expired)),

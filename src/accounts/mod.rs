@@ -123,6 +123,7 @@ impl From<StoreError> for AccountsError {
         match e {
             StoreError::LinkInvalid => AccountsError::LinkInvalid,
             StoreError::NotFound(what) => AccountsError::NotFound(what),
+            StoreError::MailQuota { retry_after } => AccountsError::Throttled { retry_after },
             other => AccountsError::Store(other),
         }
     }

@@ -45,10 +45,17 @@ impl OutgoingMail<'_> {
 
     /// Sends a test message to the viewer now, through the transport
     /// itself rather than the queue, and keeps it in the outbox list with
-    /// the server's answer. Returns the stored message.
+    /// the server's answer. Returns the stored message. Counted against the
+    /// viewer's address like any requested mail (`Throttled` past it), so
+    /// the button can't flood a mailbox or the mail server.
     pub async fn send_test(&self, who: &SignedIn) -> Result<OutboxMessage, AccountsError> {
         require(who, Permission::SettingsManage)?;
         let mailer = &self.accounts.mailer;
+        let (to, quota) = (who.user.email.to_string(), mailer.max_per_recipient());
+        self.accounts
+            .store
+            .blocking(move |s| s.transact(|t| t.spend_mail_quota(&to, quota)))
+            .await?;
         let message = templates::test_message(mailer.composer(), &who.user);
         let record = OutboxMessage::new(message, time::now());
         let outcome = match mailer.send_now(&record).await {

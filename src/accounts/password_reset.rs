@@ -5,7 +5,10 @@
 //! and records it in the audit log; with an account it also stores the link
 //! and queues the mail), so neither the page nor its timing says which.
 //! Requests are counted per typed address and per client address, so one
-//! mailbox gets at most a few messages an hour.
+//! mailbox gets at most a few messages an hour; the link's mail also counts
+//! against the address's quota for all mail that requests send
+//! (`mail.max_per_recipient`), and past it nothing is sent, with the same
+//! answer.
 //!
 //! Links hold 256 random bits, are stored hashed, work once and expire;
 //! asking again voids the older link. Setting the password ends every
@@ -20,10 +23,9 @@ use crate::domain::{
     AuditAction, Email, EventParty, NewEvent, NewPassword, Token, User, UserStatus, time,
 };
 use crate::mail::templates;
-use crate::store::{Limit, OneTimeToken, Quota, StoreError, ThrottleKey, TokenPurpose};
-
-/// Reset requests are counted in windows of an hour.
-pub const REQUEST_WINDOW: i64 = 3600;
+use crate::store::{
+    Limit, OneTimeToken, Quota, REQUEST_WINDOW, StoreError, ThrottleKey, TokenPurpose,
+};
 
 /// The reset form as submitted. Not `Debug`: it holds a password.
 #[derive(Default, Clone, serde::Deserialize)]
@@ -72,6 +74,7 @@ impl PasswordReset<'_> {
         // Made whether or not it is used, so both paths do the same work.
         let token = Token::generate();
         let mailer = self.accounts.mailer.clone();
+        let quota = mailer.max_per_recipient();
         let sent = self
             .accounts
             .store
@@ -95,6 +98,18 @@ impl PasswordReset<'_> {
                         )?;
                         return Ok(false);
                     };
+                    // Past the address's mail quota (other flows send it mail
+                    // too), nothing goes out, and the answer is the same.
+                    match t.spend_mail_quota(user.email.as_str(), quota) {
+                        Ok(()) => {}
+                        Err(StoreError::MailQuota { .. }) => {
+                            t.record(event.on(&user).detail(
+                                "this address has had as much mail as an hour allows: nothing sent",
+                            ))?;
+                            return Ok(false);
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
                     t.issue_token(
                         token.hash(),
                         &OneTimeToken {

@@ -32,6 +32,7 @@ use crate::store::Store;
 pub struct Mailer {
     composer: Arc<Composer>,
     transport: Arc<Transport>,
+    max_per_recipient: u32,
 }
 
 impl Mailer {
@@ -42,7 +43,14 @@ impl Mailer {
                 config.mail.from.clone(),
             )),
             transport: Arc::new(Transport::new(&config.mail.transport)),
+            max_per_recipient: config.mail.max_per_recipient,
         }
+    }
+
+    /// How many messages requests may send one address in an hour
+    /// (`mail.max_per_recipient`; see `Txn::enqueue_requested_mail`).
+    pub fn max_per_recipient(&self) -> u32 {
+        self.max_per_recipient
     }
 
     pub fn composer(&self) -> &Composer {

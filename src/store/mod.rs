@@ -40,7 +40,8 @@ pub use outbox::{AttemptOutcome, MailCounts, MailStatus, OutboxMessage};
 pub use roles::NewRole;
 pub use sizes::StoreSizes;
 pub use throttle::{
-    Admission, AttemptFinished, Limit, Quota, SignInAttempt, ThrottleKey, ThrottleRecord,
+    Admission, AttemptFinished, EVICTED_AT_ONCE, Limit, MAX_COUNTERS, Quota, REQUEST_WINDOW,
+    SignInAttempt, ThrottleKey, ThrottleRecord,
 };
 pub use txn::Txn;
 pub use users::NewUser;
@@ -75,6 +76,9 @@ pub enum StoreError {
     EmailTaken,
     #[error("another role has that name")]
     RoleNameTaken,
+    /// Requests have sent an address as much mail as an hour allows.
+    #[error("too much mail to one address; retry in {retry_after} s")]
+    MailQuota { retry_after: i64 },
     #[error("storage failure: {0}")]
     Database(#[from] redb::Error),
     #[error("storage task failed: {0}")]

@@ -14,7 +14,7 @@
 //! hashed.
 
 use rand::RngCore;
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::codec::Record;
@@ -204,8 +204,13 @@ impl Store {
     /// At start: makes every queued message due now (a restart is often the
     /// fix for what made them fail) and notes on those that were on the wire
     /// when the process stopped that they may have arrived already. Returns
-    /// how many were.
+    /// how many were. With nothing queued (the usual start) it writes
+    /// nothing, so a server just started writes only what requests cause.
     pub fn recover_outbox(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let queued = self.read(|tx| Ok(!tx.open_table(tables::OUTBOX_DUE)?.is_empty()?))?;
+        if !queued {
+            return Ok(0);
+        }
         self.write(|tx| {
             let ids: Vec<u64> = tx
                 .open_table(tables::OUTBOX_DUE)?

@@ -13,12 +13,21 @@
 //!
 //! Keys are the SHA-256 of what is counted, so a counter costs 32 bytes
 //! whatever someone typed.
+//!
+//! Each table holds at most [`MAX_COUNTERS`] counters. Pruning by time
+//! (every few minutes) can't bound it alone: within one window a flood from
+//! many addresses at many emails adds a counter for each. Past the cap the
+//! counters whose windows began longest ago go first, a batch at a time, so
+//! a flood costs one scan per [`EVICTED_AT_ONCE`] new counters. That lets
+//! an attacker who makes [`MAX_COUNTERS`] new counters within a window
+//! clear an older one early; the cap is set far above what real traffic
+//! makes, and the address counters slow such a flood to the argon2 pace.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -76,6 +85,17 @@ impl ThrottleKey {
     /// Password-reset requests from a client address group.
     pub fn reset_address(group: &str) -> Self {
         Self::of("reset-address:", group.as_bytes())
+    }
+
+    /// Links that didn't work (invitations) presented from a client
+    /// address group.
+    pub fn link_address(group: &str) -> Self {
+        Self::of("link-address:", group.as_bytes())
+    }
+
+    /// Messages that requests sent to one address (normalised).
+    pub fn mail_to(address: &str) -> Self {
+        Self::of("mail-to:", email::normalize(address).as_bytes())
     }
 
     fn of(kind: &str, name: &[u8]) -> Self {
@@ -241,17 +261,33 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             audit::record_at(tx, event, now)?;
-            let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
-            for key in &attempt.keys {
-                let key = key.as_bytes().as_slice();
-                let mut record = current(ThrottleRecord::from_found(table.get(key)?)?, window, now);
-                record.failures = record.failures.saturating_add(1);
-                table.insert(key, record.to_bytes().as_slice())?;
-            }
-            Ok(())
+            count_failures(tx, &attempt.keys, window, now)
         })?;
         drop(attempt);
         Ok(())
+    }
+
+    /// [`Store::record_failed_sign_in`] for an attempt the audit log doesn't
+    /// list one by one (a link that didn't work).
+    pub fn record_failed_attempt(
+        &self,
+        attempt: SignInAttempt,
+        window: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| count_failures(tx, &attempt.keys, window, now))?;
+        drop(attempt);
+        Ok(())
+    }
+
+    /// How many counters each throttle table holds: (failed attempts,
+    /// request quotas). Both stay at or below [`MAX_COUNTERS`].
+    pub fn throttle_sizes(&self) -> Result<(u64, u64), StoreError> {
+        self.read(|tx| {
+            let failures = tx.open_table(tables::SIGN_IN_THROTTLE)?.len()?;
+            let requests = tx.open_table(tables::REQUEST_THROTTLE)?.len()?;
+            Ok((failures, requests))
+        })
     }
 
     /// After a successful sign-in, in one commit: starts the new session,
@@ -362,12 +398,95 @@ pub(super) fn spend_quota(
     }
     for (limit, mut record) in limits.iter().zip(records) {
         record.failures = record.failures.saturating_add(1);
-        table.insert(
-            limit.key.as_bytes().as_slice(),
-            record.to_bytes().as_slice(),
-        )?;
+        put_counter(&mut table, &limit.key, &record)?;
     }
     Ok(Quota::Allowed)
+}
+
+/// Counts one message to `recipient` against its hourly quota of `max`;
+/// a spent quota is [`StoreError::MailQuota`], which rolls back the
+/// caller's transaction and with it the mail.
+pub(super) fn spend_mail_quota(
+    tx: &WriteTransaction,
+    recipient: &str,
+    max: u32,
+    now: Timestamp,
+) -> Result<Quota, StoreError> {
+    let limit = Limit {
+        key: ThrottleKey::mail_to(recipient),
+        max,
+    };
+    spend_quota(tx, &[limit], REQUEST_WINDOW, now)
+}
+
+/// Adds a failure to each counter of `keys`.
+fn count_failures(
+    tx: &WriteTransaction,
+    keys: &[ThrottleKey],
+    window: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut table = tx.open_table(tables::SIGN_IN_THROTTLE)?;
+    for key in keys {
+        let found = ThrottleRecord::from_found(table.get(key.as_bytes().as_slice())?)?;
+        let mut record = current(found, window, now);
+        record.failures = record.failures.saturating_add(1);
+        put_counter(&mut table, key, &record)?;
+    }
+    Ok(())
+}
+
+/// Request quotas (reset requests, mail to one address) count in windows
+/// of an hour.
+pub const REQUEST_WINDOW: i64 = 3600;
+
+/// The most counters a throttle table holds (see the module note): about
+/// 5 MB of data file each, and far more than honest traffic makes in a
+/// window.
+pub const MAX_COUNTERS: u64 = 50_000;
+
+/// How many counters one eviction removes beyond the cap.
+pub const EVICTED_AT_ONCE: u64 = MAX_COUNTERS / 10;
+
+type CounterTable<'tx> = redb::Table<'tx, &'static [u8], &'static [u8]>;
+
+/// Stores a counter; a new one that takes the table past [`MAX_COUNTERS`]
+/// evicts the oldest.
+fn put_counter(
+    table: &mut CounterTable<'_>,
+    key: &ThrottleKey,
+    record: &ThrottleRecord,
+) -> Result<(), StoreError> {
+    let fresh = table
+        .insert(key.as_bytes().as_slice(), record.to_bytes().as_slice())?
+        .is_none();
+    if fresh && table.len()? > MAX_COUNTERS {
+        evict_oldest(table)?;
+    }
+    Ok(())
+}
+
+/// Brings the table down to [`MAX_COUNTERS`] less [`EVICTED_AT_ONCE`],
+/// removing the counters whose windows began first (an unreadable one
+/// counts as oldest).
+fn evict_oldest(table: &mut CounterTable<'_>) -> Result<(), StoreError> {
+    let mut ages = Vec::new();
+    for entry in table.iter()? {
+        let (key, value) = entry?;
+        let start =
+            ThrottleRecord::from_bytes(value.value()).map_or(Timestamp::MIN, |r| r.window_start);
+        ages.push((start, key.value().to_vec()));
+    }
+    let keep = usize::try_from(MAX_COUNTERS - EVICTED_AT_ONCE).unwrap_or(usize::MAX);
+    let excess = ages.len().saturating_sub(keep);
+    if excess == 0 {
+        return Ok(());
+    }
+    ages.select_nth_unstable(excess - 1);
+    for (_, key) in &ages[..excess] {
+        table.remove(key.as_slice())?;
+    }
+    Ok(())
 }
 
 /// Forgets the failed sign-ins counted against `key`.
@@ -485,6 +604,101 @@ mod tests {
             ThrottleKey::address("x"),
             "kinds never share a counter"
         );
+    }
+
+    /// A flood of 100 000 distinct emails from 100 000 distinct addresses,
+    /// counted through the calls the server makes (sign-in failures one
+    /// commit each, as requests make them; reset requests and mail quotas
+    /// inside larger transactions, as `transact` runs them): each table
+    /// stays within its cap, keeps the newest counters, and pruning after
+    /// the window empties it.
+    #[test]
+    fn a_flood_of_distinct_emails_and_addresses_stays_within_the_cap() {
+        const FLOOD: u64 = 100_000;
+        // Each failure is its own commit, as in the server; on a RAM disk
+        // (where there is one) those commits skip the disk's flushes.
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            tempfile::tempdir_in(shm).unwrap()
+        } else {
+            tempfile::tempdir().unwrap()
+        };
+        let store = Store::open(dir.path(), AccountSettings::default()).unwrap();
+        let event = || crate::domain::NewEvent::new(crate::domain::AuditAction::SignInFailed);
+        for i in 0..FLOOD {
+            // A second apart, so the oldest are the first evicted.
+            let now = NOW + i as i64 / 100;
+            let limits = [
+                Limit {
+                    key: ThrottleKey::account(&format!("victim{i}@example.com")),
+                    max: 5,
+                },
+                Limit {
+                    key: ThrottleKey::address(&address(i)),
+                    max: 20,
+                },
+            ];
+            let Admission::Admitted(attempt) = store.admit_sign_in(&limits, WINDOW, now).unwrap()
+            else {
+                panic!("fresh counters admit");
+            };
+            store
+                .record_failed_sign_in(attempt, WINDOW, now, event())
+                .unwrap();
+        }
+        let last = NOW + (FLOOD as i64 - 1) / 100;
+        // Reset requests and mail: the same emails and addresses, a
+        // thousand requests to a transaction.
+        for batch in 0..FLOOD / 1000 {
+            store
+                .transact::<_, StoreError>(|t| {
+                    for i in batch * 1000..(batch + 1) * 1000 {
+                        let now = NOW + i as i64 / 100;
+                        let email = format!("victim{i}@example.com");
+                        let limits = [
+                            Limit {
+                                key: ThrottleKey::reset_email(&email),
+                                max: 3,
+                            },
+                            Limit {
+                                key: ThrottleKey::reset_address(&address(i)),
+                                max: 20,
+                            },
+                        ];
+                        assert_eq!(t.spend_quota(&limits, REQUEST_WINDOW, now)?, Quota::Allowed);
+                        t.spend_mail_quota(&email, 10)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let (failures, requests) = store.throttle_sizes().unwrap();
+        for size in [failures, requests] {
+            assert!(size <= MAX_COUNTERS, "{size} counters");
+            assert!(size >= MAX_COUNTERS - EVICTED_AT_ONCE, "{size} counters");
+        }
+        // The newest counters are kept and still count; the oldest went first.
+        let only = |key| [Limit { key, max: 1 }];
+        let newest = ThrottleKey::account(&format!("victim{}@example.com", FLOOD - 1));
+        assert!(matches!(
+            store.admit_sign_in(&only(newest), WINDOW, last).unwrap(),
+            Admission::Locked { .. }
+        ));
+        let oldest = ThrottleKey::account("victim0@example.com");
+        assert!(matches!(
+            store.admit_sign_in(&only(oldest), WINDOW, last).unwrap(),
+            Admission::Admitted(_)
+        ));
+        // Once the windows have passed, pruning empties both tables.
+        store
+            .prune_throttle(WINDOW, REQUEST_WINDOW, last + REQUEST_WINDOW)
+            .unwrap();
+        assert_eq!(store.throttle_sizes().unwrap(), (0, 0));
+    }
+
+    /// A distinct IPv4 address for each `i` below 2^24.
+    fn address(i: u64) -> String {
+        format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)
     }
 
     #[tokio::test]

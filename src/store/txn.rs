@@ -16,7 +16,7 @@ use super::{
     OneTimeToken, Store, StoreError, TokenPurpose, audit, one_time_tokens, outbox, roles, sessions,
     settings, tables, two_factor, user_index, users,
 };
-use crate::domain::time::Timestamp;
+use crate::domain::time::{self, Timestamp};
 use crate::domain::{
     AccountSettings, MailMessage, NewEvent, PermissionSet, Session, TokenHash, TwoFactor, User,
     UserId,
@@ -113,6 +113,27 @@ impl Txn<'_> {
         let id = outbox::enqueue(self.tx, message)?;
         self.mail_queued.set(true);
         Ok(id)
+    }
+
+    /// Queues a message that someone's request asks for, within its
+    /// recipient's hourly quota of `max`; a spent quota is
+    /// [`StoreError::MailQuota`], and the caller's transaction rolls back.
+    pub fn enqueue_requested_mail(
+        &self,
+        message: MailMessage,
+        max: u32,
+    ) -> Result<u64, StoreError> {
+        self.spend_mail_quota(&message.to, max)?;
+        self.enqueue_mail(message)
+    }
+
+    /// Counts one message to `recipient` against its hourly quota of
+    /// `max`, or refuses with [`StoreError::MailQuota`] (counting nothing).
+    pub fn spend_mail_quota(&self, recipient: &str, max: u32) -> Result<(), StoreError> {
+        match throttle::spend_mail_quota(self.tx, recipient, max, time::now())? {
+            Quota::Allowed => Ok(()),
+            Quota::Exhausted { retry_after } => Err(StoreError::MailQuota { retry_after }),
+        }
     }
 
     /// Ends one session.

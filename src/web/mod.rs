@@ -37,7 +37,7 @@ use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
-use axum::routing::{MethodFilter, MethodRouter, get, on, post};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
 use tower::ServiceBuilder;
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -287,6 +287,177 @@ where
     (route, handler)
 }
 
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not: signing in, set-up, links from mail.
+    Anyone,
+    /// A session; the handler sends a browser without one to sign in.
+    SignedIn,
+    /// A signed-in user with this permission (`/account/…`).
+    Permission(Permission),
+}
+
+/// One route the router serves behind the middleware.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub method: Method,
+    /// As the router writes it: `/profile/sessions/{reference}/signout`.
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Every route outside `/account/…`, with its handler. Like
+/// [`account_routes`], the router is built from this list alone, so
+/// [`route_table`] names every form a request can post to: the hostile-input
+/// and IDOR tests walk it, and a route missing from their own tables fails
+/// them.
+fn site_routes() -> Vec<(Route, MethodRouter<Accounts>)> {
+    use Access::{Anyone, SignedIn};
+    vec![
+        site(Method::GET, "/", Anyone, pages::home),
+        site(Method::GET, "/signin", Anyone, sign_in::show),
+        site(Method::POST, "/signin", Anyone, sign_in::submit),
+        site(Method::GET, "/signin/2fa", SignedIn, sign_in::second_step),
+        site(
+            Method::POST,
+            "/signin/2fa",
+            SignedIn,
+            sign_in::submit_second_step,
+        ),
+        site(Method::POST, "/signout", SignedIn, sign_in::sign_out),
+        site(
+            Method::GET,
+            "/reauthenticate",
+            SignedIn,
+            reauthentication::show,
+        ),
+        site(
+            Method::POST,
+            "/reauthenticate",
+            SignedIn,
+            reauthentication::confirm,
+        ),
+        site(Method::GET, "/setup", Anyone, setup::show),
+        site(Method::POST, "/setup", Anyone, setup::submit),
+        site(Method::GET, "/profile", SignedIn, profile::show),
+        site(Method::POST, "/profile", SignedIn, profile::save),
+        site(Method::GET, "/profile/edit", SignedIn, profile::edit),
+        site(Method::GET, "/profile/details", SignedIn, profile::details),
+        site(Method::GET, "/profile/2fa", SignedIn, two_factor::set_up),
+        site(
+            Method::POST,
+            "/profile/2fa",
+            SignedIn,
+            two_factor::confirm_set_up,
+        ),
+        site(
+            Method::GET,
+            "/profile/2fa/disable",
+            SignedIn,
+            two_factor::disable_form,
+        ),
+        site(
+            Method::POST,
+            "/profile/2fa/disable",
+            SignedIn,
+            two_factor::disable,
+        ),
+        site(
+            Method::GET,
+            "/profile/2fa/recovery-codes",
+            SignedIn,
+            two_factor::renew_recovery_codes_form,
+        ),
+        site(
+            Method::POST,
+            "/profile/2fa/recovery-codes",
+            SignedIn,
+            two_factor::renew_recovery_codes,
+        ),
+        site(
+            Method::POST,
+            "/profile/sessions/{reference}/signout",
+            SignedIn,
+            sessions::sign_out_one,
+        ),
+        site(
+            Method::POST,
+            "/profile/sessions/signout-others",
+            SignedIn,
+            sessions::sign_out_others,
+        ),
+        site(
+            Method::GET,
+            "/profile/delete",
+            SignedIn,
+            profile::deletion_dialog,
+        ),
+        site(
+            Method::POST,
+            "/profile/delete",
+            SignedIn,
+            profile::request_deletion,
+        ),
+        site(
+            Method::GET,
+            EMAIL_CONFIRM_PATH,
+            Anyone,
+            profile::email_confirmation,
+        ),
+        site(
+            Method::POST,
+            EMAIL_CONFIRM_PATH,
+            Anyone,
+            profile::confirm_email,
+        ),
+        site(Method::GET, "/password/forgot", Anyone, password::forgot),
+        site(Method::POST, "/password/forgot", Anyone, password::request),
+        site(
+            Method::GET,
+            PASSWORD_RESET_PATH,
+            Anyone,
+            password::reset_form,
+        ),
+        site(Method::POST, PASSWORD_RESET_PATH, Anyone, password::reset),
+        site(Method::GET, INVITATION_PATH, Anyone, invitations::show),
+        site(Method::POST, INVITATION_PATH, Anyone, invitations::accept),
+    ]
+}
+
+fn site<H, T>(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    handler: H,
+) -> (Route, MethodRouter<Accounts>)
+where
+    H: Handler<T, Accounts>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone())
+        .unwrap_or_else(|_| panic!("{method} can't route {path}"));
+    let route = Route {
+        method,
+        path,
+        access,
+    };
+    (route, on(filter, handler))
+}
+
+/// Every route behind the middleware, `/account/…` and the rest (for tests
+/// and docs). `/healthz` and the hashed assets are served outside it.
+pub fn route_table() -> Vec<Route> {
+    let account = account_route_table().into_iter().map(|r| Route {
+        method: r.method,
+        path: r.path,
+        access: Access::Permission(r.permission),
+    });
+    account
+        .chain(site_routes().into_iter().map(|(route, _)| route))
+        .collect()
+}
+
 /// Refuses, before the handler runs, anyone without the route's permission
 /// (and sends anyone signed out to sign in).
 async fn require_permission(
@@ -319,62 +490,10 @@ pub fn router(accounts: Accounts, metrics: Arc<Metrics>) -> Router {
     for (route, handler) in account_routes() {
         routes = routes.route(route.path, handler);
     }
+    for (route, handler) in site_routes() {
+        routes = routes.route(route.path, handler);
+    }
     let routes = routes
-        .route("/", get(pages::home))
-        .route("/signin", get(sign_in::show).post(sign_in::submit))
-        .route(
-            "/signin/2fa",
-            get(sign_in::second_step).post(sign_in::submit_second_step),
-        )
-        .route("/signout", post(sign_in::sign_out))
-        .route(
-            "/reauthenticate",
-            get(reauthentication::show).post(reauthentication::confirm),
-        )
-        .route("/setup", get(setup::show).post(setup::submit))
-        .route("/profile", get(profile::show).post(profile::save))
-        .route("/profile/edit", get(profile::edit))
-        .route("/profile/details", get(profile::details))
-        .route(
-            "/profile/2fa",
-            get(two_factor::set_up).post(two_factor::confirm_set_up),
-        )
-        .route(
-            "/profile/2fa/disable",
-            get(two_factor::disable_form).post(two_factor::disable),
-        )
-        .route(
-            "/profile/2fa/recovery-codes",
-            get(two_factor::renew_recovery_codes_form).post(two_factor::renew_recovery_codes),
-        )
-        .route(
-            "/profile/sessions/{reference}/signout",
-            post(sessions::sign_out_one),
-        )
-        .route(
-            "/profile/sessions/signout-others",
-            post(sessions::sign_out_others),
-        )
-        .route(
-            "/profile/delete",
-            get(profile::deletion_dialog).post(profile::request_deletion),
-        )
-        .route(
-            EMAIL_CONFIRM_PATH,
-            get(profile::email_confirmation).post(profile::confirm_email),
-        )
-        .route(
-            "/password/forgot",
-            get(password::forgot).post(password::request),
-        )
-        .route(
-            PASSWORD_RESET_PATH,
-            get(password::reset_form).post(password::reset),
-        )
-        .route(
-            INVITATION_PATH,
-            get(invitations::show).post(invitations::accept),
-        )
         .fallback(pages::not_found)
         .layer(middleware)
         // Outside the middleware: probes and cached files need no session.

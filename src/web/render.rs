@@ -38,6 +38,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         return response;
     };
     let status = response.status();
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let markup = if ctx.htmx && into_dialog {
         dialog(
             "error-dialog",
@@ -54,6 +55,9 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    if let Some(retry_after) = retry_after {
+        html.headers_mut().insert(header::RETRY_AFTER, retry_after);
+    }
     html
 }
 

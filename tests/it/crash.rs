@@ -543,7 +543,7 @@ async fn run(cycles: u32) -> Summary {
              max_concurrent_hashes = 2\n\
              [password_reset]\nmax_requests_per_email = 1000000\nmax_requests_per_client = 1000000\n\
              [mail]\ntransport = \"smtp\"\nfrom = \"Latchkey <latchkey@example.com>\"\n\
-             first_retry = \"1s\"\nmax_retry = \"2s\"\nmax_attempts = 1000\n\
+             first_retry = \"1s\"\nmax_retry = \"2s\"\nmax_attempts = 1000\nmax_per_recipient = 1000000\n\
              [mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout = \"5s\"\n",
             smtp.port
         ),

@@ -342,7 +342,7 @@ async fn expired_and_used_links_get_a_clear_page_and_change_nothing() {
         .accounts
         .store
         .transact::<_, StoreError>(|t| {
-            issue_invitation(t, composer, &ivy, &inviter, Duration::ZERO)
+            issue_invitation(t, composer, 10, &ivy, &inviter, Duration::ZERO)
         })
         .unwrap();
     let expired = format!("/invitation?{}", expired.split('?').nth(1).unwrap());

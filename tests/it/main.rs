@@ -4,6 +4,7 @@
 //! own temporary data folder (or the real binary, for the command line), and
 //! talks HTTP to it with a real client and cookie jar.
 
+mod abuse;
 mod audit;
 mod browser;
 mod cli;
@@ -11,6 +12,8 @@ mod deploy;
 mod crash;
 mod hardening;
 mod hashing;
+mod hostile;
+mod fuzz_targets;
 mod invitations;
 mod mail;
 mod metrics;
@@ -27,3 +30,4 @@ mod smtp;
 mod support;
 mod two_factor;
 mod users;
+mod web_security;

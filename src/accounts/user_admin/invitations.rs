@@ -62,7 +62,14 @@ impl UserAdmin<'_> {
                         created_at: time::now(),
                     })
                     .map_err(email_taken_as_field_error)?;
-                issue_invitation(t, mailer.composer(), &user, &actor, lifetime)?;
+                issue_invitation(
+                    t,
+                    mailer.composer(),
+                    mailer.max_per_recipient(),
+                    &user,
+                    &actor,
+                    lifetime,
+                )?;
                 t.record(
                     NewEvent::new(AuditAction::UserInvited)
                         .by(&actor, Some(client))
@@ -109,7 +116,14 @@ impl UserAdmin<'_> {
                 if user.is_active() {
                     return Err(AccountsError::Conflict(ALREADY_ACCEPTED));
                 }
-                issue_invitation(t, mailer.composer(), &user, &actor, lifetime)?;
+                issue_invitation(
+                    t,
+                    mailer.composer(),
+                    mailer.max_per_recipient(),
+                    &user,
+                    &actor,
+                    lifetime,
+                )?;
                 t.record(
                     NewEvent::new(AuditAction::InvitationResent)
                         .by(&actor, Some(client))
