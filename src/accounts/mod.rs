@@ -33,13 +33,35 @@ use crate::mail::Mailer;
 use crate::store::{Store, StoreError};
 
 /// Everything the use cases need, shared by every request.
+///
+/// One `Arc` around the whole: axum hands every layer and handler of a
+/// request its own clone of the state, and cloning the parts one by one
+/// cost about fifteen atomic increments (and as many decrements) each time,
+/// on counters every core touches: 14 % of the server's time on `/profile`.
 #[derive(Clone)]
-pub struct Accounts {
+pub struct Accounts(Arc<Services>);
+
+/// The parts of [`Accounts`].
+pub struct Services {
     pub store: Store,
     pub hasher: PasswordHasher,
     pub sessions: SessionManager,
     pub mailer: Mailer,
     pub config: Arc<Config>,
+}
+
+impl Accounts {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for Accounts {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 /// Messages for form fields, by field name, in the order the form shows them.
