@@ -18,7 +18,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-use crate::accounts::{Accounts, PasswordHasher, SessionManager};
+use crate::accounts::two_factor::seal_stored_secrets;
+use crate::accounts::{Accounts, PasswordHasher, SessionManager, Services};
 use crate::admin::{AdminSocket, Commands};
 use crate::config::{BackupConfig, Config};
 use crate::domain::time;
@@ -60,10 +61,6 @@ impl App {
     /// socket. Must run inside a Tokio runtime.
     pub fn build(config: Config) -> Result<Self, StoreError> {
         let store = Store::open(&config.data_dir, config.accounts)?;
-        crate::accounts::two_factor::seal_stored_secrets(
-            &store,
-            config.two_factor.encryption_key.as_ref(),
-        )?;
         let (sessions, activity) = SessionManager::new(store.clone(), config.sessions);
         let mailer = Mailer::new(&config);
         let (stop_mail, stop_mail_rx) = watch::channel(false);
@@ -72,13 +69,13 @@ impl App {
                 .worker(store.clone(), config.mail.retry)
                 .run(stop_mail_rx),
         );
-        let accounts = Accounts {
+        let accounts = Accounts::new(Services {
             store,
             hasher: PasswordHasher::new(config.sign_in.max_concurrent_hashes),
             sessions,
             mailer,
             config: Arc::new(config),
-        };
+        });
         let mut workers = vec![tokio::spawn(activity)];
         let mailer = accounts.mailer.clone();
         workers.push(tokio::spawn(async move {
@@ -93,6 +90,20 @@ impl App {
             }
         }));
         workers.push(tokio::spawn(sweep(accounts.clone())));
+        // Reads every 2FA record, so it runs beside the first requests rather
+        // than before them; a secret not yet sealed still opens meanwhile.
+        let (store, key) = (
+            accounts.store.clone(),
+            accounts.config.two_factor.encryption_key.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let sealed = store
+                .blocking(move |s| seal_stored_secrets(s, key.as_ref()))
+                .await;
+            if let Err(e) = sealed {
+                tracing::warn!(error = %e, "could not check the stored 2FA secrets");
+            }
+        }));
         if let Some(backup) = accounts.config.backup.clone() {
             workers.push(tokio::spawn(scheduled_backups(
                 accounts.store.clone(),
@@ -217,7 +228,8 @@ impl App {
 /// header-read timeout can be set: a client that trickles its headers (or
 /// a keep-alive connection left idle) is cut off instead of holding a
 /// connection forever. The whole-request timeout is a layer of the router.
-async fn accept(
+/// Public so that the benchmark's baseline is served by this same loop.
+pub async fn accept(
     listener: TcpListener,
     router: axum::Router,
     header_read_timeout: Duration,

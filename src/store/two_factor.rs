@@ -18,32 +18,42 @@ impl Store {
     }
 
     /// Rewrites every record with `reseal` (which returns `None` to leave a
-    /// record as it is), in one transaction; returns how many changed. Used
-    /// at start-up to encrypt secrets stored before a key was configured.
+    /// record as it is); returns how many changed. Used after start-up to
+    /// encrypt secrets stored before a key was configured, while requests
+    /// are served: the records to change are found by reading, then each is
+    /// read again and changed inside one write transaction, so a 2FA change
+    /// made meanwhile (a recovery code spent) is never overwritten.
     pub fn reseal_two_factor_secrets(
         &self,
         reseal: impl Fn(UserId, &TwoFactor) -> Option<TwoFactor>,
     ) -> Result<usize, StoreError> {
-        let pending: Vec<(UserId, TwoFactor)> = self.read(|tx| {
+        let candidates: Vec<UserId> = self.read(|tx| {
             let table = tx.open_table(tables::TWO_FACTOR)?;
             let mut out = Vec::new();
             for entry in table.iter()? {
                 let (user, bytes) = entry?;
                 let record = TwoFactor::from_bytes(bytes.value())?;
-                if let Some(new) = reseal(user.value(), &record) {
-                    out.push((user.value(), new));
+                if reseal(user.value(), &record).is_some() {
+                    out.push(user.value());
                 }
             }
             Ok(out)
         })?;
-        if pending.is_empty() {
+        if candidates.is_empty() {
             return Ok(0);
         }
         self.write(|tx| {
-            for (user, record) in &pending {
-                put(tx, *user, record)?;
+            let mut changed = 0;
+            for user in candidates {
+                let Some(record) = read_for_update(tx, user)? else {
+                    continue;
+                };
+                if let Some(new) = reseal(user, &record) {
+                    put(tx, user, &new)?;
+                    changed += 1;
+                }
             }
-            Ok(pending.len())
+            Ok(changed)
         })
     }
 
