@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::accounts::two_factor::seal_stored_secrets;
-use crate::accounts::{Accounts, PasswordHasher, SessionManager, Services};
+use crate::accounts::{Accounts, PasswordHasher, Services, SessionManager};
 use crate::admin::{AdminSocket, Commands};
 use crate::config::{BackupConfig, Config};
 use crate::domain::time;

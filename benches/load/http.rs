@@ -12,7 +12,8 @@ use tokio::net::TcpStream;
 
 /// A request, ready to write: `GET` or a form `POST`.
 pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
-    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: latchkey-bench\r\n");
+    let mut out =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: latchkey-bench\r\n");
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -120,7 +121,8 @@ impl Conn {
                 }
                 self.fill().await?;
             };
-            let size_text = std::str::from_utf8(&self.buf[at..line_end]).map_err(|_| bad("chunk"))?;
+            let size_text =
+                std::str::from_utf8(&self.buf[at..line_end]).map_err(|_| bad("chunk"))?;
             let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
                 .map_err(|_| bad("chunk size"))?;
             at = line_end + 2;
@@ -150,10 +152,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// A header's value in a response head (names compared without case).
 pub fn header<'a>(head: &'a [u8], name: &str) -> Option<&'a str> {
-    std::str::from_utf8(head).ok()?.split("\r\n").find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
+    std::str::from_utf8(head)
+        .ok()?
+        .split("\r\n")
+        .find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
 }
 
 /// What a load run saw.

@@ -159,7 +159,9 @@ fn main() {
         _ => http::wrk_available(),
     };
     let client = if use_wrk {
-        format!("wrk (2 threads, {connections} connections) for baseline, /healthz and /profile; built-in for the rest")
+        format!(
+            "wrk (2 threads, {connections} connections) for baseline, /healthz and /profile; built-in for the rest"
+        )
     } else {
         format!("built-in (1 thread, {connections} connections)")
     };
@@ -230,11 +232,10 @@ fn main() {
     let pid = server.pid();
     let budget = 24.0 + 19.0 * hash_threads as f64;
     let idle = memory_mib(pid, "VmRSS");
-    rows.push(
-        Row::new("rss_idle")
-            .num("mib", idle)
-            .target(format!("≤ 24 + hash buffers (≤ {budget:.0})"), idle <= budget),
-    );
+    rows.push(Row::new("rss_idle").num("mib", idle).target(
+        format!("≤ 24 + hash buffers (≤ {budget:.0})"),
+        idle <= budget,
+    ));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

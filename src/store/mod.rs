@@ -133,9 +133,9 @@ impl Store {
             .set_cache_size(CACHE_BYTES)
             .create(&path)
             .map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
-            other => StoreError::Database(other.into()),
-        })?;
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+                other => StoreError::Database(other.into()),
+            })?;
         let store = Self {
             db: Arc::new(db),
             writes: Arc::new(AtomicU64::new(0)),
