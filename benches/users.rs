@@ -1,7 +1,7 @@
 //! The Users list at scale: `cargo bench --bench users`.
 //!
 //! Fills a data file with `LATCHKEY_BENCH_USERS` users (default 100 000;
-//! names drawn from 60 first and 60 last names, addresses on four domains,
+//! names drawn from 80 first and 80 last names, addresses on six domains,
 //! a few administrators and operators, most having signed in once), then
 //! times the store's paged query, which is all the Users page and
 //! `latchkey user list` ask of the store: pages deep in each order, and
@@ -18,138 +18,12 @@ use latchkey::config::Config;
 use latchkey::domain::{Email, PersonName, SearchTerm, UserQuery, UserSort, UserStatus};
 use latchkey::store::{NewUser, Store, StoreError};
 
-const PASSWORD: &str = "amber kettle horizon 1987";
+#[path = "load/names.rs"]
+mod names;
 
-const FIRST: [&str; 60] = [
-    "Emma",
-    "Olivia",
-    "Ava",
-    "Isabella",
-    "Sophia",
-    "Mia",
-    "Charlotte",
-    "Amelia",
-    "Harper",
-    "Evelyn",
-    "Abigail",
-    "Emily",
-    "Elizabeth",
-    "Sofia",
-    "Avery",
-    "Ella",
-    "Scarlett",
-    "Grace",
-    "Chloe",
-    "Victoria",
-    "Riley",
-    "Aria",
-    "Lily",
-    "Aubrey",
-    "Zoey",
-    "Penelope",
-    "Lillian",
-    "Addison",
-    "Layla",
-    "Natalie",
-    "Liam",
-    "Noah",
-    "William",
-    "James",
-    "Oliver",
-    "Benjamin",
-    "Elijah",
-    "Lucas",
-    "Mason",
-    "Logan",
-    "Alexander",
-    "Ethan",
-    "Jacob",
-    "Michael",
-    "Daniel",
-    "Henry",
-    "Jackson",
-    "Sebastian",
-    "Aiden",
-    "Matthew",
-    "Samuel",
-    "David",
-    "Joseph",
-    "Carter",
-    "Owen",
-    "Wyatt",
-    "John",
-    "Jack",
-    "Luke",
-    "Jayden",
-];
-const LAST: [&str; 60] = [
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Perez",
-    "Thompson",
-    "White",
-    "Harris",
-    "Sanchez",
-    "Clark",
-    "Ramirez",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Torres",
-    "Nguyen",
-    "Hill",
-    "Flores",
-    "Green",
-    "Adams",
-    "Nelson",
-    "Baker",
-    "Hall",
-    "Rivera",
-    "Campbell",
-    "Mitchell",
-    "Carter",
-    "Roberts",
-    "Gomez",
-    "Phillips",
-    "Evans",
-    "Turner",
-    "Diaz",
-    "Parker",
-    "Cruz",
-    "Edwards",
-    "Collins",
-    "Reyes",
-];
-const DOMAINS: [&str; 4] = [
-    "example.com",
-    "corp.example",
-    "mail.test",
-    "staff.example.org",
-];
+use names::{DOMAINS, FIRST, LAST};
+
+const PASSWORD: &str = "amber kettle horizon 1987";
 
 fn summary(label: &str, mut samples: Vec<Duration>) {
     samples.sort();
@@ -164,9 +38,9 @@ fn summary(label: &str, mut samples: Vec<Duration>) {
 
 /// Users `from..to`, deterministic from their number.
 fn new_user(n: u64) -> NewUser {
-    let first = FIRST[(n * 7 % 60) as usize];
-    let last = LAST[(n * 13 / 7 % 60) as usize];
-    let domain = DOMAINS[(n % 4) as usize];
+    let first = FIRST[(n * 7) as usize % FIRST.len()];
+    let last = LAST[(n * 13 / 7) as usize % LAST.len()];
+    let domain = DOMAINS[n as usize % DOMAINS.len()];
     NewUser {
         first_name: PersonName::parse(first).expect("name"),
         last_name: PersonName::parse(last).expect("name"),

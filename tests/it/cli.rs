@@ -66,6 +66,31 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `latchkey user add` with this password, as an administrator or not;
+/// returns the new user's id (the command prints `added user <id> …`).
+pub fn add_user(config: &Path, email: &str, first: &str, admin: bool, password: &str) -> u64 {
+    let mut args = vec![
+        "user",
+        "add",
+        "--email",
+        email,
+        "--first-name",
+        first,
+        "--last-name",
+        "Tester",
+    ];
+    if admin {
+        args.push("--admin");
+    }
+    let output = latchkey(config, &args, &format!("{password}\n"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace()
+        .nth(2)
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {text}"))
+}
+
 #[test]
 fn an_unknown_key_stops_start_up_naming_file_key_and_reason() {
     let scratch = Scratch::new();

@@ -40,7 +40,7 @@ use latchkey::domain::{AccountSettings, AuditAction, UserId, UserStatus, role};
 use latchkey::store::{MailStatus, OutboxMessage, Store};
 use reqwest::StatusCode;
 
-use crate::cli::{Scratch, Server, latchkey, stderr};
+use crate::cli::{Scratch, Server, add_user, latchkey, stderr};
 use crate::smtp::{Received, SmtpReceiver};
 use crate::support::{Client, PASSWORD, free_port};
 use crate::two_factor::Phone;
@@ -550,32 +550,9 @@ async fn run(cycles: u32) -> Summary {
         port,
     );
     let data = scratch.data();
-    let add = |email: &str, first: &str, admin: bool| -> Person {
-        let mut args = vec![
-            "user",
-            "add",
-            "--email",
-            email,
-            "--first-name",
-            first,
-            "--last-name",
-            "Tester",
-        ];
-        if admin {
-            args.push("--admin");
-        }
-        let output = latchkey(&config, &args, &format!("{PASSWORD}\n"));
-        assert!(output.status.success(), "{}", stderr(&output));
-        let text = String::from_utf8_lossy(&output.stdout);
-        let id = text
-            .split_whitespace()
-            .nth(2)
-            .and_then(|id| id.parse().ok())
-            .unwrap_or_else(|| panic!("no id in {text}"));
-        Person {
-            id,
-            email: email.to_owned(),
-        }
+    let add = |email: &str, first: &str, admin: bool| Person {
+        id: add_user(&config, email, first, admin, PASSWORD),
+        email: email.to_owned(),
     };
     let admin = add("ada@example.com", "Ada", true);
     let mut writers = Writers {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use reqwest::StatusCode;
 
-use crate::cli::{Scratch, Server, latchkey, stderr};
+use crate::cli::{Scratch, Server, add_user, latchkey, stderr};
 use crate::support::{Client, PASSWORD, csrf_of, free_port, location};
 
 fn stdout(output: &std::process::Output) -> String {
@@ -16,24 +16,6 @@ fn stdout(output: &std::process::Output) -> String {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-fn add_user(config: &Path, email: &str, first: &str, admin: bool) {
-    let mut args = vec![
-        "user",
-        "add",
-        "--email",
-        email,
-        "--first-name",
-        first,
-        "--last-name",
-        "Lovelace",
-    ];
-    if admin {
-        args.push("--admin");
-    }
-    let output = latchkey(config, &args, &format!("{PASSWORD}\n"));
-    assert!(output.status.success(), "{}", stderr(&output));
 }
 
 /// Saves the Profile with this first name and phone.
@@ -59,7 +41,7 @@ async fn backup_while_serving_then_restore_brings_back_exactly_that_state() {
     let port = free_port();
     let config = scratch.config("", port);
     let base = format!("http://127.0.0.1:{port}");
-    add_user(&config, "ada@example.com", "Ada", true);
+    add_user(&config, "ada@example.com", "Ada", true, PASSWORD);
     let server = Server::start(&config);
     server.wait_for("listening on");
     let ada = Client::new(&base);
@@ -98,7 +80,7 @@ async fn backup_while_serving_then_restore_brings_back_exactly_that_state() {
 
     // More writes after the backup.
     save_profile(&ada, "Ada", "+44 20 7946 0002").await;
-    add_user(&config, "carol@example.com", "Carol", false);
+    add_user(&config, "carol@example.com", "Carol", false, PASSWORD);
     let checked = latchkey(&config, &["check-store"], "");
     assert!(checked.status.success(), "{}", stderr(&checked));
     assert!(stdout(&checked).contains("no problems found"));
@@ -169,8 +151,8 @@ async fn check_store_reports_a_damaged_index_on_a_stopped_file_and_through_the_s
     let scratch = Scratch::new();
     let port = free_port();
     let config = scratch.config("", port);
-    add_user(&config, "ada@example.com", "Ada", true);
-    add_user(&config, "bob@example.com", "Bob", false);
+    add_user(&config, "ada@example.com", "Ada", true, PASSWORD);
+    add_user(&config, "bob@example.com", "Bob", false, PASSWORD);
     let clean = latchkey(&config, &["check-store"], "");
     assert!(clean.status.success(), "{}", stderr(&clean));
     assert!(
@@ -237,7 +219,7 @@ async fn scheduled_backups_are_written_while_serving_and_restore_cleanly() {
         ),
         port,
     );
-    add_user(&config, "ada@example.com", "Ada", true);
+    add_user(&config, "ada@example.com", "Ada", true, PASSWORD);
     let server = Server::start(&config);
     server.wait_for("scheduled backups are on");
     let written = server.wait_for("backup written");
