@@ -55,8 +55,10 @@ pub const FILE_NAME: &str = "latchkey.redb";
 /// default is 1 GiB, which a server with 100 000 users fills through
 /// searches and start-up scans and never gives back; pages beyond this are
 /// read again from the operating system's file cache, which costs a
-/// system call, not a disk read, on a file this size.
-const CACHE_BYTES: usize = 8 << 20;
+/// system call, not a disk read, on a file this size. Measured at 100 000
+/// users: 4 MiB rather than 8 lowers peak memory in a sign-in flood from 67
+/// to 60 MiB, and moves the Users search p50 from 1.97 to 2.02 ms.
+const CACHE_BYTES: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
