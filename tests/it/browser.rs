@@ -87,10 +87,7 @@ impl Driver {
     }
 
     async fn screenshot(&self, name: &str) {
-        let png = self.client.screenshot().await.expect("screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        save_screenshot(name, &self.client.screenshot().await.expect("screenshot"));
     }
 
     /// A screenshot of one element (all of it, however long the page).
@@ -101,9 +98,20 @@ impl Driver {
             .screenshot()
             .await
             .expect("screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        save_screenshot(name, &png);
+    }
+
+    /// `map` (a JavaScript function of one element) applied to every element
+    /// `css` matches, in document order.
+    async fn each(&self, css: &str, map: &str) -> Vec<String> {
+        let script =
+            format!("return Array.from(document.querySelectorAll(arguments[0])).map({map});");
+        let found = self
+            .client
+            .execute(&script, vec![css.into()])
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
     }
 
     async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
@@ -135,6 +143,13 @@ impl Driver {
     async fn stop(self) {
         let _ = self.client.clone().close().await;
     }
+}
+
+/// Where the browser tests leave their screenshots, for people to look at.
+fn save_screenshot(name: &str, png: &[u8]) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
 async fn type_into(driver: &Driver, css: &str, text: &str) {
@@ -634,15 +649,9 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
 
 /// Rows in the Users table right now.
 async fn rows(driver: &Driver) -> Vec<String> {
-    let found = driver
-        .client
-        .execute(
-            "return Array.from(document.querySelectorAll('#users-results tbody tr')).map(r => r.innerText);",
-            vec![],
-        )
+    driver
+        .each("#users-results tbody tr", "r => r.innerText")
         .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
 }
 
 /// Waits until `check` holds for the rows (htmx swaps after a pause).
@@ -832,15 +841,9 @@ async fn the_users_page_filters_as_you_type_and_edits_in_a_dialog() {
 
 /// Links in the side menu of the page shown now.
 async fn side_menu(driver: &Driver) -> Vec<String> {
-    let found = driver
-        .client
-        .execute(
-            "return Array.from(document.querySelectorAll('#side-menu a')).map(a => a.getAttribute('href'));",
-            vec![],
-        )
+    driver
+        .each("#side-menu a", "a => a.getAttribute('href')")
         .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

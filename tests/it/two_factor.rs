@@ -242,19 +242,18 @@ async fn signing_in_with_2fa_needs_a_code_and_the_password_alone_reaches_nothing
     let password = browser.sign_in("emma@example.com", PASSWORD).await;
     assert_eq!(location(&password), "/signin/2fa");
     let pending_cookie = session_cookie(&password).expect("a half-signed-in session");
-    for path in [
-        "/profile",
-        "/account/settings",
-        "/account/users",
-        "/reauthenticate",
-    ] {
-        let response = browser.get(path).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-        assert!(location(&response).starts_with("/signin/2fa"), "{path}");
-    }
-    let fragment = browser.htmx_get("/profile/details").await;
-    assert_eq!(fragment.status(), StatusCode::NO_CONTENT);
-    assert_eq!(fragment.headers()["hx-redirect"], "/signin/2fa");
+    assert_confined(
+        &browser,
+        &[
+            "/profile",
+            "/account/settings",
+            "/account/users",
+            "/reauthenticate",
+        ],
+        "/profile/details",
+        "/signin/2fa",
+    )
+    .await;
     let step = browser.get_text("/signin/2fa").await;
     assert!(step.contains("Signing in as") && step.contains("emma@example.com"));
     assert!(!step.contains("profile-icon"), "no signed-in chrome yet");
@@ -447,22 +446,21 @@ async fn required_2fa_sends_sign_in_to_set_up_and_nowhere_else() {
     );
 
     // Nothing else: pages, admin pages, htmx fragments, form posts.
-    for path in [
-        "/profile",
-        "/account/settings",
-        "/account/users",
-        "/account/users/1/two-factor/disable",
-        "/profile/2fa/disable",
-        "/reauthenticate",
-        "/signin/2fa",
-    ] {
-        let response = browser.get(path).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-        assert!(location(&response).starts_with("/profile/2fa"), "{path}");
-    }
-    let fragment = browser.htmx_get("/profile/edit").await;
-    assert_eq!(fragment.status(), StatusCode::NO_CONTENT);
-    assert_eq!(fragment.headers()["hx-redirect"], "/profile/2fa");
+    assert_confined(
+        &browser,
+        &[
+            "/profile",
+            "/account/settings",
+            "/account/users",
+            "/account/users/1/two-factor/disable",
+            "/profile/2fa/disable",
+            "/reauthenticate",
+            "/signin/2fa",
+        ],
+        "/profile/edit",
+        "/profile/2fa",
+    )
+    .await;
     let set_up_page = browser
         .get_text("/profile/2fa?next=/account/settings")
         .await;
@@ -834,4 +832,18 @@ async fn the_require_2fa_setting_is_saved_and_recorded() {
         location(&again.sign_in("ada@example.com", PASSWORD).await),
         "/profile/2fa"
     );
+}
+
+/// Every page of `pages` redirects this browser to `to`, and the htmx
+/// `fragment` answers with an `HX-Redirect` there: a session that may only
+/// finish a step reaches nothing else.
+async fn assert_confined(browser: &Client, pages: &[&str], fragment: &str, to: &str) {
+    for path in pages {
+        let response = browser.get(path).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert!(location(&response).starts_with(to), "{path}");
+    }
+    let response = browser.htmx_get(fragment).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "{fragment}");
+    assert_eq!(response.headers()["hx-redirect"], to, "{fragment}");
 }
