@@ -114,6 +114,28 @@ impl Driver {
         serde_json::from_value(found).unwrap()
     }
 
+    /// Leaves a mark on the page shown now: an htmx swap keeps it, a page
+    /// load wipes it (see [`Driver::page_mark`]).
+    async fn mark_page(&self, mark: &str) {
+        self.client
+            .execute(
+                "window.latchkeyMarker = arguments[0]; return true;",
+                vec![mark.into()],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The mark left by [`Driver::mark_page`], if this is still that page.
+    async fn page_mark(&self) -> Option<String> {
+        let found = self
+            .client
+            .execute("return window.latchkeyMarker || null;", vec![])
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
     async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
@@ -187,9 +209,7 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
     driver.screenshot("profile").await;
 
     // A marker on the window survives only if the page is not reloaded.
-    c.execute("window.latchkeyMarker = 'same page'; return true;", vec![])
-        .await
-        .unwrap();
+    driver.mark_page("same page").await;
     driver.click("a.icon-button.edit").await;
     driver.wait_for("form#profile-details #field-phone").await;
     // Focus moved into the form for keyboard users.
@@ -220,21 +240,17 @@ async fn sign_in_edit_the_phone_in_place_and_reload() {
         .wait_for("section#profile-details #phone-value")
         .await;
     assert_eq!(phone.text().await.unwrap(), "+44 20 7946 0958");
-    let marker = c
-        .execute("return window.latchkeyMarker || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(marker, json!("same page"), "saved without a full page load");
+    assert_eq!(
+        driver.page_mark().await,
+        Some("same page".into()),
+        "saved without a full page load"
+    );
     driver.screenshot("profile-saved").await;
 
     c.refresh().await.unwrap();
     let phone = driver.wait_for("#phone-value").await;
     assert_eq!(phone.text().await.unwrap(), "+44 20 7946 0958");
-    let marker = c
-        .execute("return window.latchkeyMarker || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(marker, json!(null), "the reload was a real one");
+    assert_eq!(driver.page_mark().await, None, "the reload was a real one");
 
     // Under the strict CSP our stylesheet applied (htmx evidently ran, above).
     let radius = c
@@ -502,9 +518,7 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
     c.goto(&app.url("/account/roles")).await.unwrap();
     driver.wait_for("#roles-results table").await;
     driver.screenshot("roles").await;
-    c.execute("window.latchkeyMarker = 'same page'; return true;", vec![])
-        .await
-        .unwrap();
+    driver.mark_page("same page").await;
 
     // Add role: a modal dialog, focus in its first field.
     driver
@@ -550,11 +564,11 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
         json!(0),
     )
     .await;
-    let marker = c
-        .execute("return window.latchkeyMarker || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(marker, json!("same page"), "saved without a page load");
+    assert_eq!(
+        driver.page_mark().await,
+        Some("same page".into()),
+        "saved without a page load"
+    );
     let role = app
         .accounts
         .store
@@ -613,9 +627,7 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
     c.goto(&app.url("/account/audit")).await.unwrap();
     driver.wait_for("#audit-panel table").await;
     driver.screenshot("audit").await;
-    c.execute("window.latchkeyMarker = 'audit'; return true;", vec![])
-        .await
-        .unwrap();
+    driver.mark_page("audit").await;
     let select = driver.wait_for("#field-action").await;
     select.select_by_value("role.created").await.unwrap();
     wait_until(
@@ -626,11 +638,11 @@ async fn an_administrator_adds_a_role_in_a_dialog_and_finds_it_in_the_audit_log(
     .await;
     let detail = driver.wait_for("#audit-panel tbody .detail-cell").await;
     assert_eq!(detail.text().await.unwrap(), "Help desk");
-    let marker = c
-        .execute("return window.latchkeyMarker || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(marker, json!("audit"), "filtered in place");
+    assert_eq!(
+        driver.page_mark().await,
+        Some("audit".into()),
+        "filtered in place"
+    );
     let address = c.current_url().await.unwrap();
     assert!(
         address.as_str().contains("action=role.created"),
@@ -726,17 +738,15 @@ async fn the_users_page_filters_as_you_type_and_edits_in_a_dialog() {
     driver.screenshot("users").await;
 
     // Typing part of a name filters the table in place.
-    c.execute("window.latchkeyMarker = 'same page'; return true;", vec![])
-        .await
-        .unwrap();
+    driver.mark_page("same page").await;
     type_into(&driver, "#search-q", "LOV").await;
     let found = rows_until(&driver, "filtered", |r| r.len() == 1).await;
     assert!(found[0].contains("Ada Lovelace"), "{found:?}");
-    let marker = c
-        .execute("return window.latchkeyMarker || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(marker, json!("same page"), "filtered without a page load");
+    assert_eq!(
+        driver.page_mark().await,
+        Some("same page".into()),
+        "filtered without a page load"
+    );
     assert!(
         c.current_url()
             .await
