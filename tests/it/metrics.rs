@@ -23,13 +23,18 @@ async fn with_token() -> TestApp {
     .await
 }
 
-async fn scrape(app: &TestApp) -> Exposition {
-    let response = reqwest::Client::new()
+/// `GET /metrics` on the main listener, with the token.
+async fn ask_with_token(app: &TestApp) -> reqwest::Response {
+    reqwest::Client::new()
         .get(app.url("/metrics"))
         .bearer_auth(TOKEN)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn scrape(app: &TestApp) -> Exposition {
+    let response = ask_with_token(app).await;
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"].to_str().unwrap();
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -39,12 +44,7 @@ async fn scrape(app: &TestApp) -> Exposition {
 #[tokio::test]
 async fn metrics_are_not_served_unless_enabled() {
     let app = TestApp::spawn().await;
-    let response = reqwest::Client::new()
-        .get(app.url("/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let response = ask_with_token(&app).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
@@ -102,12 +102,7 @@ async fn a_separate_listener_serves_metrics_alone() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{other}");
     }
     // Not on the main listener, token or not.
-    let main = http
-        .get(app.url("/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let main = ask_with_token(&app).await;
     assert_eq!(main.status(), StatusCode::NOT_FOUND);
 }
 
