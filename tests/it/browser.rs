@@ -41,6 +41,11 @@ impl Drop for Driver {
 
 impl Driver {
     async fn start(width: u32, height: u32) -> Self {
+        Self::start_with(width, height, false).await
+    }
+
+    /// A browser whose pages see `prefers-color-scheme: dark` when `dark`.
+    async fn start_with(width: u32, height: u32, dark: bool) -> Self {
         let port = free_port();
         let process = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -51,17 +56,25 @@ impl Driver {
                 panic!("{CHROMEDRIVER} must be installed (package chromium-driver): {e}")
             });
         let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if dark {
+            args.push("--blink-settings=preferredColorScheme=0".to_owned());
+            args.push("--force-dark-mode".to_owned());
+        }
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                    format!("--window-size={width},{height}"),
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
         });
         let caps = caps.as_object().unwrap().clone();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -291,6 +304,59 @@ async fn on_a_phone_the_menu_folds_behind_a_button() {
     );
     driver.screenshot("profile-phone-menu").await;
     driver.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_a_dark_system_theme_on_desktop_and_phone() {
+    let app = TestApp::spawn().await;
+    app.user("emma@example.com", true).await;
+    for (width, height, suffix) in [(1280, 900, ""), (390, 844, "-phone")] {
+        let driver = Driver::start_with(width, height, true).await;
+        let c = &driver.client;
+        driver.sign_in(&app, "emma@example.com").await;
+        let dark = c
+            .execute(
+                "return window.matchMedia('(prefers-color-scheme: dark)').matches;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(dark, json!(true), "the browser asks for a dark theme");
+        let background = c
+            .execute(
+                "return getComputedStyle(document.body).backgroundColor;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_ne!(
+            background,
+            json!("rgb(255, 255, 255)"),
+            "the page follows it"
+        );
+        for (path, name) in [
+            ("/profile", "profile"),
+            ("/account/users", "users"),
+            ("/account/users/1", "user-details"),
+            ("/account/roles", "roles"),
+            ("/account/settings", "settings"),
+            ("/account/audit", "audit"),
+        ] {
+            c.goto(&app.url(path)).await.unwrap();
+            driver.wait_for("main h1").await;
+            driver.screenshot(&format!("dark-{name}{suffix}")).await;
+            // Wide tables scroll inside their frame; the page never sideways.
+            let sideways = c
+                .execute(
+                    "const d = document.documentElement; return d.scrollWidth > d.clientWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(sideways, json!(false), "{path} scrolls sideways");
+        }
+        driver.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
