@@ -740,8 +740,8 @@ impl Check<'_> {
                             name,
                             format!(
                                 "counter {}… can't be read: {}",
-                                why(&e),
-                                short_hex(key.value())
+                                short_hex(key.value()),
+                                why(&e)
                             ),
                         );
                     }

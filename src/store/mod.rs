@@ -178,10 +178,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+        self.blocking_or(f).await
     }
 
     /// [`Store::blocking`] for work that may refuse with its caller's own

@@ -280,16 +280,6 @@ impl Store {
         Ok(())
     }
 
-    /// How many counters each throttle table holds: (failed attempts,
-    /// request quotas). Both stay at or below [`MAX_COUNTERS`].
-    pub fn throttle_sizes(&self) -> Result<(u64, u64), StoreError> {
-        self.read(|tx| {
-            let failures = tx.open_table(tables::SIGN_IN_THROTTLE)?.len()?;
-            let requests = tx.open_table(tables::REQUEST_THROTTLE)?.len()?;
-            Ok((failures, requests))
-        })
-    }
-
     /// After a successful sign-in, in one commit: starts the new session,
     /// records the event, clears the counter the success vouches for (the
     /// account's, or the device's) and records the time on the user; then
@@ -308,8 +298,7 @@ impl Store {
         self.write(|tx| {
             sessions::put_session(tx, hash, &session)?;
             audit::record_at(tx, event, at)?;
-            tx.open_table(tables::SIGN_IN_THROTTLE)?
-                .remove(clear.as_bytes().as_slice())?;
+            clear_sign_in_failures(tx, clear)?;
             users::record_sign_in(tx, user, at)
         })?;
         drop(attempt);
@@ -325,8 +314,7 @@ impl Store {
         clear: ThrottleKey,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.open_table(tables::SIGN_IN_THROTTLE)?
-                .remove(clear.as_bytes().as_slice())?;
+            clear_sign_in_failures(tx, clear)?;
             Ok(())
         })?;
         drop(attempt);
@@ -672,7 +660,8 @@ mod tests {
                 })
                 .unwrap();
         }
-        let (failures, requests) = store.throttle_sizes().unwrap();
+        let sizes = store.sizes().unwrap();
+        let (failures, requests) = (sizes.sign_in_throttle, sizes.request_throttle);
         for size in [failures, requests] {
             assert!(size <= MAX_COUNTERS, "{size} counters");
             assert!(size >= MAX_COUNTERS - EVICTED_AT_ONCE, "{size} counters");
@@ -693,7 +682,8 @@ mod tests {
         store
             .prune_throttle(WINDOW, REQUEST_WINDOW, last + REQUEST_WINDOW)
             .unwrap();
-        assert_eq!(store.throttle_sizes().unwrap(), (0, 0));
+        let sizes = store.sizes().unwrap();
+        assert_eq!((sizes.sign_in_throttle, sizes.request_throttle), (0, 0));
     }
 
     /// A distinct IPv4 address for each `i` below 2^24.
