@@ -664,17 +664,7 @@ fn validate(
             "must be at least as long as sessions.idle_timeout".into(),
         ));
     }
-    let positive = |key: &str, value: i64| -> Result<u32, ConfigError> {
-        u32::try_from(value)
-            .ok()
-            .filter(|v| (1..=1_000_000).contains(v))
-            .ok_or_else(|| {
-                fail(
-                    key,
-                    format!("{value} is not a whole number from 1 to 1000000"),
-                )
-            })
-    };
+    let positive = |key: &str, value: i64| whole_number(key, value, 1_000_000, fail);
     let max_concurrent_hashes = match raw.sign_in.max_concurrent_hashes {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n @ 1..=256 => n as usize,
@@ -846,6 +836,24 @@ fn validate_metrics(
     }))
 }
 
+/// A count from `1` to `max`, or an error naming `key`.
+fn whole_number(
+    key: &str,
+    value: i64,
+    max: u32,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<u32, ConfigError> {
+    u32::try_from(value)
+        .ok()
+        .filter(|v| (1..=max).contains(v))
+        .ok_or_else(|| {
+            fail(
+                key,
+                format!("{value} is not a whole number from 1 to {max}"),
+            )
+        })
+}
+
 /// Every key is checked even with backups off, so a typo shows before the
 /// day they are turned on.
 fn validate_backup(
@@ -859,15 +867,7 @@ fn validate_backup(
             format!("`{}` is shorter than a minute", raw.interval),
         ));
     }
-    let keep = usize::try_from(raw.keep)
-        .ok()
-        .filter(|n| (1..=1000).contains(n))
-        .ok_or_else(|| {
-            fail(
-                "backup.keep",
-                format!("{} is not a whole number from 1 to 1000", raw.keep),
-            )
-        })?;
+    let keep = whole_number("backup.keep", raw.keep, 1000, fail)? as usize;
     let directory = raw.directory.trim();
     Ok((!directory.is_empty()).then(|| BackupConfig {
         dir: PathBuf::from(directory),
@@ -923,27 +923,13 @@ fn validate_mail(
             "must be at least as long as mail.first_retry".into(),
         ));
     }
-    let max_attempts = u32::try_from(raw.max_attempts)
-        .ok()
-        .filter(|n| (1..=1000).contains(n))
-        .ok_or_else(|| {
-            fail(
-                "mail.max_attempts",
-                format!("{} is not a whole number from 1 to 1000", raw.max_attempts),
-            )
-        })?;
-    let max_per_recipient = u32::try_from(raw.max_per_recipient)
-        .ok()
-        .filter(|n| (1..=1_000_000).contains(n))
-        .ok_or_else(|| {
-            fail(
-                "mail.max_per_recipient",
-                format!(
-                    "{} is not a whole number from 1 to 1000000",
-                    raw.max_per_recipient
-                ),
-            )
-        })?;
+    let max_attempts = whole_number("mail.max_attempts", raw.max_attempts, 1000, fail)?;
+    let max_per_recipient = whole_number(
+        "mail.max_per_recipient",
+        raw.max_per_recipient,
+        1_000_000,
+        fail,
+    )?;
     Ok(MailConfig {
         transport,
         from,
