@@ -6,6 +6,8 @@
 //! records the event in one transaction, so there is never an Invited user
 //! without a mailed link, nor a mail for a user that doesn't exist.
 
+use std::time::Duration;
+
 use super::{UserAdmin, may_manage, may_manage_now, target};
 use crate::accounts::invitations::issue_invitation;
 use crate::accounts::settings::require;
@@ -15,8 +17,8 @@ use crate::domain::{
     AuditAction, Email, NewEvent, Permission, PersonName, SignInMethod, User, UserId, UserStatus,
     time,
 };
-use crate::mail::in_words;
-use crate::store::NewUser;
+use crate::mail::{Mailer, in_words};
+use crate::store::{NewUser, StoreError, Txn};
 
 pub const ALREADY_ACCEPTED: &str =
     "This user has accepted their invitation already, so there is nothing to resend.";
@@ -62,24 +64,14 @@ impl UserAdmin<'_> {
                         created_at: time::now(),
                     })
                     .map_err(email_taken_as_field_error)?;
-                issue_invitation(
-                    t,
-                    mailer.composer(),
-                    mailer.max_per_recipient(),
-                    &user,
-                    &actor,
-                    lifetime,
-                )?;
-                t.record(
-                    NewEvent::new(AuditAction::UserInvited)
-                        .by(&actor, Some(client))
-                        .on(&user)
-                        .detail(format!(
-                            "{} sign-in; link valid for {}",
-                            method.label().to_lowercase(),
-                            in_words(lifetime)
-                        )),
-                )?;
+                let event = NewEvent::new(AuditAction::UserInvited)
+                    .by(&actor, Some(client))
+                    .detail(format!(
+                        "{} sign-in; link valid for {}",
+                        method.label().to_lowercase(),
+                        in_words(lifetime)
+                    ));
+                send_invitation(t, &mailer, lifetime, &user, &actor, event)?;
                 Ok(user)
             })
             .await?;
@@ -116,24 +108,37 @@ impl UserAdmin<'_> {
                 if user.is_active() {
                     return Err(AccountsError::Conflict(ALREADY_ACCEPTED));
                 }
-                issue_invitation(
-                    t,
-                    mailer.composer(),
-                    mailer.max_per_recipient(),
-                    &user,
-                    &actor,
-                    lifetime,
-                )?;
-                t.record(
-                    NewEvent::new(AuditAction::InvitationResent)
-                        .by(&actor, Some(client))
-                        .on(&user)
-                        .detail("the earlier link no longer works"),
-                )?;
+                let event = NewEvent::new(AuditAction::InvitationResent)
+                    .by(&actor, Some(client))
+                    .detail("the earlier link no longer works");
+                send_invitation(t, &mailer, lifetime, &user, &actor, event)?;
                 Ok::<_, AccountsError>(user)
             })
             .await?;
         tracing::info!(by = self.who.user.id, user = id, "invitation resent");
         Ok(user)
     }
+}
+
+/// Issues `user`'s invitation link and its mail, and records `event` on
+/// them, in the caller's transaction: inviting and resending differ only in
+/// what the event says.
+fn send_invitation(
+    t: &Txn<'_>,
+    mailer: &Mailer,
+    lifetime: Duration,
+    user: &User,
+    actor: &User,
+    event: NewEvent,
+) -> Result<(), StoreError> {
+    issue_invitation(
+        t,
+        mailer.composer(),
+        mailer.max_per_recipient(),
+        user,
+        actor,
+        lifetime,
+    )?;
+    t.record(event.on(user))?;
+    Ok(())
 }
