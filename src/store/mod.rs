@@ -131,19 +131,12 @@ impl Store {
     pub fn open(data_dir: &Path, initial_settings: AccountSettings) -> Result<Self, StoreError> {
         let path = data_dir.join(FILE_NAME);
         files::prepare(data_dir, &path)?;
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
-                other => StoreError::Database(other.into()),
-            })?;
-        let store = Self {
-            db: Arc::new(db),
-            writes: Arc::new(AtomicU64::new(0)),
-            in_flight: Arc::default(),
-            mail_queued: Arc::default(),
-        };
+        let store = Self::opened(
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&path),
+            &path,
+        )?;
         migrations::run(&store, initial_settings)?;
         Ok(store)
     }
@@ -157,13 +150,21 @@ impl Store {
         if !std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
             return Err(StoreError::NoDataFile(path));
         }
-        let db = redb::Builder::new()
-            .set_check_integrity_on_open(true)
-            .open(&path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
-                other => StoreError::Database(other.into()),
-            })?;
+        Self::opened(
+            redb::Builder::new()
+                .set_check_integrity_on_open(true)
+                .open(&path),
+            &path,
+        )
+    }
+
+    /// A store around a database just opened from `path`; a file another
+    /// process holds is [`StoreError::InUse`].
+    fn opened(db: Result<Database, redb::DatabaseError>, path: &Path) -> Result<Self, StoreError> {
+        let db = db.map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.to_owned()),
+            other => StoreError::Database(other.into()),
+        })?;
         Ok(Self {
             db: Arc::new(db),
             writes: Arc::new(AtomicU64::new(0)),
